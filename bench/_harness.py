@@ -1,0 +1,56 @@
+"""The comparison harness behind ``python -m bench``.
+
+A :class:`Comparison` pairs a goprims workload with an anchor workload (``queue.Queue``,
+``ThreadPoolExecutor``, ...). Each workload is a zero-argument callable that runs the whole
+workload once and returns the elapsed seconds it measured itself (so set-up is excluded).
+The harness runs subject and anchor alternately ``reps`` times in the same process and reports
+``ratio = median(anchor seconds) / median(subject seconds)``: above 1.0 goprims is faster.
+Ratios, never absolute times, are what the project tracks: absolute numbers move with the machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Comparison:
+    """One row of the report."""
+
+    area: str  # "chan", "sync", "pool", ...
+    name: str  # what is measured, e.g. "thread SPSC 200k, cap 128"
+    anchor: str  # what goprims is compared with, e.g. "queue.Queue(128)"
+    subject: Callable[[], float]
+    baseline: Callable[[], float]
+    goal: float | None = None  # the issue's target ratio, None = reported only
+    items: int | None = None  # work items per run, to print a rate
+
+
+@dataclass
+class Result:
+    """Measured medians and the ratio for one comparison."""
+
+    cmp: Comparison
+    subject_s: list[float] = field(default_factory=list)
+    anchor_s: list[float] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.anchor_s) / statistics.median(self.subject_s)
+
+    @property
+    def meets_goal(self) -> bool | None:
+        return None if self.cmp.goal is None else self.ratio >= self.cmp.goal
+
+
+def run(cmp: Comparison, reps: int = 5) -> Result:
+    """Measure subject and anchor alternately ``reps`` times (after one warm-up of each)."""
+    cmp.subject()
+    cmp.baseline()
+    res = Result(cmp)
+    for _ in range(reps):
+        res.subject_s.append(cmp.subject())
+        res.anchor_s.append(cmp.baseline())
+    return res

@@ -1,0 +1,291 @@
+"""The waiter core: the one mechanism by which every blocking goprims primitive parks and wakes.
+
+A blocking operation that cannot complete at once creates a *waiter*, puts it (wrapped in an
+entry of its own) on the primitive's wait queue under the primitive's lock, releases the lock and
+waits. Another party later completes the operation on the waiter's behalf and *fires* it:
+
+1. ``w.try_claim()`` -- an atomic test-and-set (a non-blocking ``lock.acquire``). Exactly one
+   party ever claims a waiter: a firer, or the waiter itself when it times out or is cancelled.
+   A waiter registered on several queues (``select``) is thus completed by one case only.
+2. the firer records the outcome on the waiter (``index``, ``value``, ``ok``) while it still
+   holds the primitive's lock, and
+3. calls ``w.wake()`` after releasing that lock (never wake while holding a lock).
+
+Three kinds of waiter share that interface, one per world:
+
+* :class:`ThreadWaiter` parks on a per-thread, pre-acquired ``_thread`` lock; ``wake`` releases it.
+* :class:`AsyncioWaiter` awaits a future of the task's loop; ``wake`` sets it, through
+  ``call_soon_threadsafe`` when called from another thread.
+* :class:`TrioWaiter` parks with ``trio.lowlevel.wait_task_rescheduled``; ``wake`` reschedules
+  the task, through the run's ``TrioToken`` when called from another thread.
+
+Withdrawal (timeout, cancellation) is always: try to claim yourself, then call the caller's
+``withdraw()`` which removes the entries from the primitive's queues *under the primitive's lock*.
+Taking that lock also guarantees that a firer who won the claim has finished recording the
+outcome. If the claim failed, the operation **completed**: the waiter reports success and the
+caller uses the recorded outcome. Thus nothing is lost and nothing is done twice:
+
+* a thread whose timeout races a firer returns the firer's value;
+* a cancelled async waiter that was not fired raises the cancellation and consumed nothing;
+* a cancelled async waiter that *was* fired returns normally with the value: the cancellation is
+  dropped for this call. Under trio that is trio's own rule (``Abort.FAILED``; trio re-delivers the
+  cancel at the next checkpoint, since its cancellation is level-triggered). Under asyncio the
+  task's cancel request is withdrawn with ``Task.uncancel()`` (Python >= 3.11), exactly as if the
+  cancel had arrived a moment later, after the call returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import sniffio
+import trio
+
+__all__ = [
+    "AsyncioWaiter",
+    "ThreadWaiter",
+    "TrioWaiter",
+    "Waiter",
+    "async_library",
+    "async_waiter",
+]
+
+_allocate_lock = threading.Lock
+_get_ident = threading.get_ident
+_TIMEOUT_MAX = threading.TIMEOUT_MAX
+
+
+class Waiter:
+    """One-shot rendezvous between a blocked party and the one party that completes it.
+
+    ``index``, ``value`` and ``ok`` are written by the party that claimed the waiter, before
+    ``wake()``: the select case that fired, the value delivered (for a receive) and whether the
+    operation succeeded (False: the primitive was closed).
+    """
+
+    __slots__ = ("_claim", "index", "ok", "value")
+
+    def __init__(self) -> None:
+        self._claim = _allocate_lock()
+        self.index = -1
+        self.value: Any = None
+        self.ok = True
+
+    def try_claim(self) -> bool:
+        """Atomically claim the waiter. True for exactly one caller, ever."""
+        return self._claim.acquire(False)
+
+    def claimed(self) -> bool:
+        """True once someone claimed the waiter (a firer, or the waiter withdrawing itself)."""
+        return self._claim.locked()
+
+    def wake(self) -> None:  # pragma: no cover - overridden
+        """Resume the blocked party. Called once, by the claimer, after releasing locks."""
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------- threads
+
+_local = threading.local()
+
+
+def _park_lock() -> Any:
+    # One pre-acquired lock per thread, reused by every wait of that thread. At rest it is held;
+    # wake() releases it; the waiting thread's acquire() takes it back.
+    try:
+        return _local.park
+    except AttributeError:
+        lock = _allocate_lock()
+        lock.acquire()
+        _local.park = lock
+        return lock
+
+
+class ThreadWaiter(Waiter):
+    """A waiter for a plain (non-async) thread."""
+
+    __slots__ = ("_park",)
+
+    def __init__(self) -> None:
+        Waiter.__init__(self)
+        self._park = _park_lock()
+
+    def wake(self) -> None:
+        """Unpark the thread."""
+        self._park.release()
+
+    def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
+        """Block until fired (True) or until ``timeout`` seconds passed and the waiter withdrew.
+
+        Returns False only if the waiter claimed itself, i.e. the operation did not happen; in
+        that case ``withdraw()`` has removed it from the primitive's queues.
+        """
+        park = self._park
+        try:
+            if timeout is None:
+                park.acquire()
+                return True
+            if park.acquire(True, min(max(timeout, 0.0), _TIMEOUT_MAX)):
+                return True
+        except BaseException:
+            # KeyboardInterrupt and friends while parked: withdraw like a timeout. If a firer won
+            # the claim its wake() is still coming: give this thread a fresh park lock so the
+            # late release cannot satisfy a future wait.
+            if not self.try_claim():
+                _local.park = _allocate_lock()
+                _local.park.acquire()
+            withdraw()
+            raise
+        claimed = self.try_claim()
+        withdraw()
+        if claimed:
+            return False
+        park.acquire()  # a firer won the race; its wake() is imminent
+        return True
+
+
+# --------------------------------------------------------------------------------------- asyncio
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class AsyncioWaiter(Waiter):
+    """A waiter for an asyncio task (any loop, in any thread). Create it inside the task."""
+
+    __slots__ = ("_expired", "_fut", "_loop", "_tid")
+
+    def __init__(self) -> None:
+        Waiter.__init__(self)
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._fut: asyncio.Future[None] = loop.create_future()
+        self._tid = _get_ident()
+        self._expired = False
+
+    def wake(self) -> None:
+        """Resolve the task's future, from the loop's thread or any other."""
+        if _get_ident() == self._tid:
+            _resolve(self._fut)
+        else:
+            try:
+                self._loop.call_soon_threadsafe(_resolve, self._fut)
+            except RuntimeError:  # the loop is closed: nobody is left to wake
+                pass
+
+    def _expire(self) -> None:
+        if self.try_claim():
+            self._expired = True
+            _resolve(self._fut)
+
+    async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
+        """Await until fired (True) or timed out and withdrawn (False).
+
+        Cancellation before the waiter was fired re-raises and leaves nothing behind;
+        cancellation after it was fired is dropped and the call reports success.
+        """
+        handle = None if timeout is None else self._loop.call_later(max(timeout, 0.0), self._expire)
+        try:
+            await self._fut
+        except asyncio.CancelledError:
+            claimed = self.try_claim()
+            withdraw()
+            if claimed:
+                raise
+            task = asyncio.current_task()
+            uncancel = getattr(task, "uncancel", None)
+            if uncancel is not None:
+                uncancel()
+            return True
+        finally:
+            if handle is not None:
+                handle.cancel()
+        if self._expired:
+            withdraw()
+            return False
+        return True
+
+
+# ------------------------------------------------------------------------------------------ trio
+
+
+class TrioWaiter(Waiter):
+    """A waiter for a trio task. Create it inside the task."""
+
+    __slots__ = ("_task", "_tid", "_token")
+
+    def __init__(self) -> None:
+        Waiter.__init__(self)
+        self._task = trio.lowlevel.current_task()
+        self._token = trio.lowlevel.current_trio_token()
+        self._tid = _get_ident()
+
+    def wake(self) -> None:
+        """Reschedule the task, from the trio thread or any other."""
+        if _get_ident() == self._tid:
+            trio.lowlevel.reschedule(self._task)
+        else:
+            try:
+                self._token.run_sync_soon(trio.lowlevel.reschedule, self._task)
+            except trio.RunFinishedError:
+                pass
+
+    async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
+        """Park the task until fired (True) or timed out and withdrawn (False)."""
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            if self.try_claim():
+                withdraw()
+                return trio.lowlevel.Abort.SUCCEEDED
+            return trio.lowlevel.Abort.FAILED  # fired: the value is on its way
+
+        if timeout is None:
+            await trio.lowlevel.wait_task_rescheduled(abort)
+            return True
+        with trio.move_on_after(max(timeout, 0.0)):
+            await trio.lowlevel.wait_task_rescheduled(abort)
+            return True
+        return False
+
+
+# ------------------------------------------------------------------------------------- selection
+
+
+def async_library() -> str:
+    """``"asyncio"`` or ``"trio"``: the async library running the current task."""
+    try:
+        lib = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        raise RuntimeError("goprims async_* calls must run inside an asyncio or trio task") from None
+    if lib not in ("asyncio", "trio"):
+        raise RuntimeError(f"goprims supports asyncio and trio, not {lib!r}")
+    return lib
+
+
+def async_waiter() -> AsyncioWaiter | TrioWaiter:
+    """A waiter for the current async task, whichever library runs it."""
+    if async_library() == "trio":
+        return TrioWaiter()
+    return AsyncioWaiter()
+
+
+def in_trio() -> bool:
+    """True inside a trio task (cheap: trio sets sniffio's thread-local while it runs)."""
+    return sniffio.thread_local.name == "trio"
+
+
+async def checkpoint_if_cancelled() -> None:
+    """Trio's entry checkpoint for an async operation that may complete without blocking."""
+    if in_trio():
+        await trio.lowlevel.checkpoint_if_cancelled()
+
+
+async def cancel_shielded_checkpoint() -> None:
+    """Trio's exit checkpoint: let other tasks run without undoing a completed operation."""
+    if in_trio():
+        await trio.lowlevel.cancel_shielded_checkpoint()

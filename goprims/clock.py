@@ -1,0 +1,217 @@
+"""Injectable clocks: the one place where goprims reads time and schedules callbacks.
+
+Every time-dependent part of goprims (timers, tickers, context deadlines, delaying queues,
+rate limiters, informer resyncs) takes a ``clock=`` argument. Without one it uses
+:data:`REAL_CLOCK`, whose ``now()`` is :func:`time.monotonic`. Tests pass a :class:`FakeClock`
+and move time by hand with :meth:`FakeClock.step`, which makes timing logic deterministic.
+
+A clock does two things: tell the time (:meth:`Clock.now`) and run a callback once a point in
+time is reached (:meth:`Clock.call_at`). Callbacks must be short and must never block: they run
+on the shared timer thread (``RealClock``) or in the thread that calls ``step`` (``FakeClock``).
+They typically make a non-blocking send on a channel or close one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from sortedcontainers import SortedList
+
+__all__ = ["REAL_CLOCK", "Clock", "FakeClock", "RealClock", "TimerHandle"]
+
+
+class TimerHandle:
+    """A scheduled callback. :meth:`cancel` withdraws it if it has not run yet."""
+
+    __slots__ = ("_key", "_owner", "fn", "when")
+
+    def __init__(self, owner: _Schedule, when: float, seq: int, fn: Callable[[], None]) -> None:
+        self.when = when
+        self.fn = fn
+        self._key = (when, seq)
+        self._owner = owner
+
+    def cancel(self) -> bool:
+        """Withdraw the callback. Returns True if it was still pending (it will not run)."""
+        return self._owner.remove(self)
+
+
+class _Schedule:
+    """Callbacks ordered by due time (then by scheduling order), guarded by one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: SortedList = SortedList(key=lambda h: h._key)  # invariant: h in pending <=> not run/cancelled
+        self._seq = itertools.count()
+
+    def insert(self, when: float, fn: Callable[[], None]) -> tuple[TimerHandle, bool]:
+        """Add a callback; returns the handle and whether it became the earliest one. Lock held."""
+        h = TimerHandle(self, when, next(self._seq), fn)
+        self.pending.add(h)
+        return h, self.pending[0] is h
+
+    def remove(self, h: TimerHandle) -> bool:
+        with self.lock:
+            try:
+                self.pending.remove(h)
+            except ValueError:
+                return False
+            return True
+
+    def pop_due(self, now: float) -> TimerHandle | None:
+        """Pop the earliest callback due at ``now``. Lock held."""
+        if self.pending and self.pending[0].when <= now:
+            h: TimerHandle = self.pending.pop(0)
+            return h
+        return None
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What goprims needs from a clock."""
+
+    def now(self) -> float:
+        """Current time in seconds on this clock's time line."""
+        ...
+
+    def call_at(self, when: float, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn()`` once ``now() >= when``. ``fn`` must not block."""
+        ...
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn()`` after ``delay`` seconds (``call_at(now() + delay, fn)``)."""
+        ...
+
+
+class RealClock:
+    """Wall time from :func:`time.monotonic`; callbacks run on one shared timer thread.
+
+    The timer thread (``goprims-timer``) is started on demand and exits as soon as no callback is
+    pending, so an idle program has no goprims timer thread and tests can check for leaks.
+    """
+
+    def __init__(self) -> None:
+        self._sched = _Schedule()
+        # Binary wake signal for the timer thread: held while nothing new needs its attention.
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self._thread: threading.Thread | None = None
+
+    def now(self) -> float:
+        """``time.monotonic()``."""
+        return time.monotonic()
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn()`` on the timer thread after ``delay`` seconds."""
+        return self.call_at(time.monotonic() + delay, fn)
+
+    def call_at(self, when: float, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn()`` on the timer thread once ``time.monotonic() >= when``."""
+        sched = self._sched
+        with sched.lock:
+            h, earliest = sched.insert(when, fn)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="goprims-timer", daemon=True
+                )
+                self._thread.start()
+            elif earliest:
+                self._poke()
+        return h
+
+    def _poke(self) -> None:
+        try:
+            self._wake.release()
+        except RuntimeError:  # already signalled
+            pass
+
+    def _run(self) -> None:
+        sched = self._sched
+        while True:
+            with sched.lock:
+                if not sched.pending:
+                    self._thread = None  # a later call_at starts a new thread
+                    return
+                h = sched.pop_due(time.monotonic())
+                delay = 0.0 if h is not None else sched.pending[0].when - time.monotonic()
+            if h is not None:
+                _run_callback(h.fn)
+                continue
+            self._wake.acquire(timeout=max(delay, 0.0))
+
+
+def _run_callback(fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except BaseException as exc:  # a broken callback must not kill the timer thread
+        threading.excepthook(
+            threading.ExceptHookArgs((type(exc), exc, exc.__traceback__, threading.current_thread()))  # type: ignore[call-arg]
+        )
+
+
+class FakeClock:
+    """A clock for tests: time moves only when :meth:`step` (or :meth:`set_time`) is called.
+
+    Callbacks that fall due run in the calling thread, in due-time order, after the time has been
+    set to the new value (as k8s.io/utils/clock/testing.FakeClock fires its waiters).
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = float(start)
+        self._sched = _Schedule()
+
+    def now(self) -> float:
+        """The fake time."""
+        return self._now
+
+    def call_at(self, when: float, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn()`` during the first ``step`` that reaches ``when``."""
+        with self._sched.lock:
+            h, _ = self._sched.insert(when, fn)
+        return h
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn()`` once the fake time has advanced by ``delay``."""
+        return self.call_at(self._now + delay, fn)
+
+    def step(self, seconds: float) -> None:
+        """Advance time by ``seconds`` (>= 0) and run every callback that fell due."""
+        if seconds < 0:
+            raise ValueError(f"FakeClock.step: negative step {seconds!r}")
+        self.set_time(self._now + seconds)
+
+    def set_time(self, t: float) -> None:
+        """Move time to ``t`` (never backwards) and run every callback that fell due."""
+        if t < self._now:
+            raise ValueError(f"FakeClock.set_time: {t!r} is before now ({self._now!r})")
+        self._now = t
+        sched = self._sched
+        while True:
+            with sched.lock:
+                h = sched.pop_due(t)
+            if h is None:
+                return
+            _run_callback(h.fn)
+
+    def has_waiters(self) -> bool:
+        """True while some callback (timer, ticker, deadline, delay) is still pending."""
+        with self._sched.lock:
+            return bool(self._sched.pending)
+
+    def waiters(self) -> int:
+        """Number of pending callbacks."""
+        with self._sched.lock:
+            return len(self._sched.pending)
+
+
+REAL_CLOCK = RealClock()
+"""The process-wide real clock used whenever no ``clock=`` is given."""
+
+
+def resolve(clock: Clock | None) -> Clock:
+    """``clock`` or the shared :data:`REAL_CLOCK`."""
+    return REAL_CLOCK if clock is None else clock
