@@ -261,7 +261,8 @@ def async_library() -> str:
     try:
         lib = sniffio.current_async_library()
     except sniffio.AsyncLibraryNotFoundError:
-        raise RuntimeError("goprims async_* calls must run inside an asyncio or trio task") from None
+        msg = "goprims async_* calls must run inside an asyncio or trio task"
+        raise RuntimeError(msg) from None
     if lib not in ("asyncio", "trio"):
         raise RuntimeError(f"goprims supports asyncio and trio, not {lib!r}")
     return lib

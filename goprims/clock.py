@@ -45,7 +45,8 @@ class _Schedule:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.pending: SortedList = SortedList(key=lambda h: h._key)  # invariant: h in pending <=> not run/cancelled
+        # invariant: a handle is in ``pending`` <=> it has neither run nor been cancelled
+        self.pending: SortedList = SortedList(key=lambda h: h._key)
         self._seq = itertools.count()
 
     def insert(self, when: float, fn: Callable[[], None]) -> tuple[TimerHandle, bool]:
@@ -115,9 +116,7 @@ class RealClock:
         with sched.lock:
             h, earliest = sched.insert(when, fn)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="goprims-timer", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="goprims-timer", daemon=True)
                 self._thread.start()
             elif earliest:
                 self._poke()
@@ -148,9 +147,13 @@ def _run_callback(fn: Callable[[], None]) -> None:
     try:
         fn()
     except BaseException as exc:  # a broken callback must not kill the timer thread
-        threading.excepthook(
-            threading.ExceptHookArgs((type(exc), exc, exc.__traceback__, threading.current_thread()))  # type: ignore[call-arg]
-        )
+        report_exception(exc)
+
+
+def report_exception(exc: BaseException) -> None:
+    """Hand ``exc`` to :func:`threading.excepthook`, as an uncaught exception in this thread."""
+    args = (type(exc), exc, exc.__traceback__, threading.current_thread())
+    threading.excepthook(threading.ExceptHookArgs(args))
 
 
 class FakeClock:

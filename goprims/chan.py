@@ -1,0 +1,763 @@
+"""Go channels and ``select`` for threads, asyncio and trio -- the whole algorithm in one file.
+
+A :class:`Chan` is Go's ``hchan``: one lock, a FIFO buffer of at most ``cap`` values, and two FIFO
+queues of parked parties (``_recvq``, ``_sendq``). A party that cannot proceed parks through the
+waiter core (:mod:`goprims._waiter`), so the same channel serves threads, asyncio tasks (any loop,
+any thread) and trio tasks at once.
+
+Rules (Go's ``runtime/chan.go``), each pinned by a test:
+
+* ``cap=0`` is a rendezvous: ``send`` returns only after a receiver has *taken* the value.
+* A sender finding a parked receiver hands the value to it directly (even on a buffered channel);
+  a receiver taking from a full buffer moves the first parked sender's value into the buffer, so
+  order is FIFO and the woken party never has to run for the operation to complete: the running
+  party completes the parked party's operation under the lock and merely wakes it.
+* ``close`` wakes every parked receiver (they see "closed") and every parked sender (they raise
+  :class:`ChanClosed`); buffered values are still delivered after close; closing twice raises.
+* A ``None`` channel in ``select`` is never ready (Go's nil channel).
+
+Invariants, under ``_lock``: ``_recvq`` non-empty implies the buffer is empty; ``_sendq``
+non-empty implies the buffer is full. (Entries whose waiter was claimed elsewhere -- a ``select``
+completed on another channel -- may linger until their owner withdraws them; every reader of a
+queue skips and drops them.)
+
+``select`` follows Go's three passes, with one difference: it never holds two channel locks at
+once, so no lock order is needed and overlapping selects cannot deadlock. Pass 1 tries the cases
+in a uniformly random order and completes the first ready one. Pass 2 registers one shared waiter
+on every channel, one lock at a time; if a case turns out to be ready while registering, the
+select claims its own waiter (so nobody can complete it), withdraws, and starts again at pass 1.
+A firer completes a parked select only by winning the waiter's claim, so exactly one case fires.
+Pass 3, after waking, withdraws the waiter from the other channels.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from random import random, shuffle
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from goprims import clock as _clock
+from goprims._waiter import (
+    ThreadWaiter,
+    Waiter,
+    async_waiter,
+    cancel_shielded_checkpoint,
+    checkpoint_if_cancelled,
+)
+
+__all__ = [
+    "Chan",
+    "ChanClosed",
+    "Recv",
+    "Selected",
+    "Send",
+    "Ticker",
+    "Timer",
+    "after",
+    "async_select",
+    "go",
+    "select",
+]
+
+T = TypeVar("T")
+
+
+class ChanClosed(RuntimeError):
+    """An operation on a closed channel: a send (Go panics), a second close (Go panics), or a
+    ``recv()`` on a channel that is closed and drained (use ``recv_ok`` for Go's ``v, ok``)."""
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_BLOCK: Any = _Marker("BLOCK")  # the operation would block
+_CLOSED: Any = _Marker("CLOSED")  # receive on a closed, drained channel
+_SENT: Any = _Marker("SENT")  # the value went into the buffer
+_UNBOUNDED = sys.maxsize
+
+
+class _Entry:
+    """A parked party on one channel queue: its waiter, its select case index, a send's value."""
+
+    __slots__ = ("index", "value", "waiter")
+
+    def __init__(self, waiter: Waiter, index: int, value: Any) -> None:
+        self.waiter = waiter
+        self.index = index
+        self.value = value
+
+
+def _pop_live(q: OrderedDict[_Entry, None]) -> _Entry | None:
+    """Pop the first entry whose waiter we could claim (dropping stale ones). Lock held."""
+    while q:
+        e = q.popitem(last=False)[0]
+        if e.waiter.try_claim():
+            return e
+    return None
+
+
+def _has_live(q: OrderedDict[_Entry, None], me: Waiter) -> bool:
+    """Is some party other than ``me`` parked and claimable? Lock held."""
+    stale = []
+    found = False
+    for e in q:
+        w = e.waiter
+        if w is me:
+            continue
+        if w.claimed():
+            stale.append(e)
+            continue
+        found = True
+        break
+    for e in stale:
+        del q[e]
+    return found
+
+
+class Chan(Generic[T]):
+    """A Go channel.
+
+    ``Chan(0)`` (the default) is unbuffered: a send completes only when a receiver takes the
+    value. ``Chan(n)`` buffers up to ``n`` values. ``Chan(None)`` is unbounded: sends never block.
+    ``cap < 0`` raises :class:`ValueError`.
+
+    Every blocking method takes ``timeout`` (seconds; ``None`` waits forever, ``0`` never blocks)
+    and raises :class:`TimeoutError` when it expires, having done nothing. Each has an ``async_``
+    twin for asyncio and trio tasks; threads and tasks may share one channel.
+    """
+
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_lock", "_recvq", "_sendq")
+
+    def __init__(self, cap: int | None = 0) -> None:
+        if cap is not None:
+            if isinstance(cap, bool) or not isinstance(cap, int):
+                raise TypeError(f"Chan capacity must be an int or None, not {type(cap).__name__}")
+            if cap < 0:
+                raise ValueError(f"Chan capacity must be >= 0 or None, got {cap}")
+        self._cap = _UNBOUNDED if cap is None else cap
+        self._lock = threading.Lock()
+        self._buf: deque[T] = deque()
+        self._recvq: OrderedDict[_Entry, None] = OrderedDict()  # parked receivers, FIFO
+        self._sendq: OrderedDict[_Entry, None] = OrderedDict()  # parked senders, FIFO
+        self._closed = False
+
+    # ------------------------------------------------------------------ introspection
+
+    @property
+    def cap(self) -> int | None:
+        """The buffer capacity: 0 unbuffered, ``None`` unbounded."""
+        return None if self._cap == _UNBOUNDED else self._cap
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (informational: it may change at any moment)."""
+        return self._closed
+
+    def __len__(self) -> int:
+        """Number of values in the buffer."""
+        return len(self._buf)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Chan cap={self.cap} len={len(self._buf)} {state}>"
+
+    # ------------------------------------------------------------------ lock-held steps
+
+    def _send_locked(self, value: T) -> Any:
+        """Try to send without blocking: a claimed receiver's waiter to wake, ``_SENT`` if
+        buffered, or ``_BLOCK``. Raises ChanClosed. Lock held."""
+        if self._closed:
+            raise ChanClosed("send on closed channel")
+        rq = self._recvq
+        if rq:
+            e = _pop_live(rq)
+            if e is not None:
+                w = e.waiter
+                w.index = e.index
+                w.value = value
+                w.ok = True
+                return w
+        if len(self._buf) < self._cap:
+            self._buf.append(value)
+            return _SENT
+        return _BLOCK
+
+    def _recv_locked(self) -> tuple[Any, Waiter | None]:
+        """Try to receive without blocking: ``(value, waiter to wake or None)``; the value is
+        ``_CLOSED`` for a closed drained channel, ``_BLOCK`` if nothing is there. Lock held."""
+        buf = self._buf
+        sq = self._sendq
+        if buf:
+            v = buf.popleft()
+            if sq:  # the buffer was full: move the first parked sender's value in
+                e = _pop_live(sq)
+                if e is not None:
+                    w = e.waiter
+                    w.index = e.index
+                    w.ok = True
+                    buf.append(e.value)
+                    return v, w
+            return v, None
+        if sq:
+            e = _pop_live(sq)
+            if e is not None:
+                w = e.waiter
+                w.index = e.index
+                w.ok = True
+                return e.value, w
+        if self._closed:
+            return _CLOSED, None
+        return _BLOCK, None
+
+    def _send_ready(self, me: Waiter) -> bool:
+        return self._closed or len(self._buf) < self._cap or _has_live(self._recvq, me)
+
+    def _recv_ready(self, me: Waiter) -> bool:
+        return bool(self._buf) or self._closed or _has_live(self._sendq, me)
+
+    def _withdraw_send(self, e: _Entry) -> None:
+        with self._lock:
+            self._sendq.pop(e, None)
+
+    def _withdraw_recv(self, e: _Entry) -> None:
+        with self._lock:
+            self._recvq.pop(e, None)
+
+    # ------------------------------------------------------------------ send
+
+    def send(self, value: T, timeout: float | None = None) -> None:
+        """Send ``value``; block while the channel is full (or, unbuffered, until received).
+
+        Raises :class:`ChanClosed` if the channel is closed, also when it is closed while this
+        sender is blocked (the value is then not delivered). :class:`TimeoutError` after
+        ``timeout`` seconds; the value was then not sent.
+        """
+        with self._lock:
+            r = self._send_locked(value)
+            if r is _BLOCK:
+                if timeout is not None and timeout <= 0:
+                    raise TimeoutError("send would block")
+                w = ThreadWaiter()
+                e = _Entry(w, 0, value)
+                self._sendq[e] = None
+        if r is _SENT:
+            return
+        if r is not _BLOCK:
+            r.wake()
+            return
+        if not w.wait(timeout, lambda: self._withdraw_send(e)):
+            raise TimeoutError(f"send timed out after {timeout} s")
+        if not w.ok:
+            raise ChanClosed("send on closed channel")
+
+    async def async_send(self, value: T, timeout: float | None = None) -> None:
+        """:meth:`send` for asyncio and trio tasks.
+
+        Cancelled before a receiver took the value: raises the cancellation, nothing was sent.
+        Cancelled after: returns normally (the value was delivered).
+        """
+        await checkpoint_if_cancelled()
+        with self._lock:
+            r = self._send_locked(value)
+        if r is not _BLOCK:
+            if r is not _SENT:
+                r.wake()
+            await cancel_shielded_checkpoint()
+            return
+        if timeout is not None and timeout <= 0:
+            raise TimeoutError("send would block")
+        w = async_waiter()
+        e = _Entry(w, 0, value)
+        with self._lock:
+            r = self._send_locked(value)
+            if r is _BLOCK:
+                self._sendq[e] = None
+        if r is not _BLOCK:
+            if r is not _SENT:
+                r.wake()
+            await cancel_shielded_checkpoint()
+            return
+        if not await w.wait(timeout, lambda: self._withdraw_send(e)):
+            raise TimeoutError(f"send timed out after {timeout} s")
+        if not w.ok:
+            raise ChanClosed("send on closed channel")
+
+    # ------------------------------------------------------------------ receive
+
+    def recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
+        """Go's ``v, ok := <-ch``: ``(value, True)``, or ``(None, False)`` once the channel is
+        closed and drained. Blocks while the channel is empty; :class:`TimeoutError` after
+        ``timeout`` seconds (nothing was received)."""
+        with self._lock:
+            v, w = self._recv_locked()
+            if v is _BLOCK:
+                if timeout is not None and timeout <= 0:
+                    raise TimeoutError("receive would block")
+                me = ThreadWaiter()
+                e = _Entry(me, 0, None)
+                self._recvq[e] = None
+        if v is _BLOCK:
+            if not me.wait(timeout, lambda: self._withdraw_recv(e)):
+                raise TimeoutError(f"receive timed out after {timeout} s")
+            return me.value, me.ok
+        if w is not None:
+            w.wake()
+        if v is _CLOSED:
+            return None, False
+        return v, True
+
+    def recv(self, timeout: float | None = None) -> T:
+        """Receive a value. Raises :class:`ChanClosed` once the channel is closed and drained
+        (buffered values are delivered first), :class:`TimeoutError` after ``timeout``."""
+        v, ok = self.recv_ok(timeout)
+        if not ok:
+            raise ChanClosed("receive from closed channel")
+        return v  # type: ignore[return-value]
+
+    async def async_recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
+        """:meth:`recv_ok` for asyncio and trio tasks.
+
+        Cancelled before a value was committed to it: raises the cancellation and consumes
+        nothing. Cancelled after: returns the value (the cancellation is dropped).
+        """
+        await checkpoint_if_cancelled()
+        with self._lock:
+            v, w = self._recv_locked()
+        if v is _BLOCK:
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("receive would block")
+            me = async_waiter()
+            e = _Entry(me, 0, None)
+            with self._lock:
+                v, w = self._recv_locked()
+                if v is _BLOCK:
+                    self._recvq[e] = None
+            if v is _BLOCK:
+                if not await me.wait(timeout, lambda: self._withdraw_recv(e)):
+                    raise TimeoutError(f"receive timed out after {timeout} s")
+                return me.value, me.ok
+        if w is not None:
+            w.wake()
+        await cancel_shielded_checkpoint()
+        if v is _CLOSED:
+            return None, False
+        return v, True
+
+    async def async_recv(self, timeout: float | None = None) -> T:
+        """:meth:`recv` for asyncio and trio tasks."""
+        v, ok = await self.async_recv_ok(timeout)
+        if not ok:
+            raise ChanClosed("receive from closed channel")
+        return v  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ close
+
+    def close(self) -> None:
+        """Close the channel: parked receivers get ``ok=False``, parked senders raise
+        :class:`ChanClosed`, later sends raise, later receives drain the buffer and then report
+        closed. Closing a closed channel raises :class:`ChanClosed`."""
+        wake: list[Waiter] = []
+        with self._lock:
+            if self._closed:
+                raise ChanClosed("close of closed channel")
+            self._closed = True
+            for q in (self._recvq, self._sendq):
+                for e in q:
+                    w = e.waiter
+                    if w.try_claim():
+                        w.index = e.index
+                        w.value = None
+                        w.ok = False
+                        wake.append(w)
+                q.clear()
+        for w in wake:  # wake after unlocking, as Go does
+            w.wake()
+
+    # ------------------------------------------------------------------ iteration
+
+    def __iter__(self) -> Iterator[T]:
+        """Go's ``for v := range ch``: receive until the channel is closed and drained."""
+        while True:
+            v, ok = self.recv_ok()
+            if not ok:
+                return
+            yield v  # type: ignore[misc]
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        """``async for v in ch``: receive until the channel is closed and drained."""
+        return _AsyncChanIter(self)
+
+    # ------------------------------------------------------------------ non-blocking helpers
+
+    def _offer(self, value: T) -> bool:
+        """Send without blocking; False if full (or closed). For timer callbacks."""
+        with self._lock:
+            if self._closed:
+                return False
+            r = self._send_locked(value)
+        if r is _BLOCK:
+            return False
+        if r is not _SENT:
+            r.wake()
+        return True
+
+    def _drain(self) -> None:
+        """Discard buffered values (a stopped timer's stale tick)."""
+        with self._lock:
+            self._buf.clear()
+
+
+class _AsyncChanIter(Generic[T]):
+    __slots__ = ("_ch",)
+
+    def __init__(self, ch: Chan[T]) -> None:
+        self._ch = ch
+
+    def __aiter__(self) -> _AsyncChanIter[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        v, ok = await self._ch.async_recv_ok()
+        if not ok:
+            raise StopAsyncIteration
+        return v  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------- select
+
+
+class Recv(NamedTuple):
+    """A receive case for :func:`select`. ``ch=None`` is never ready (Go's nil channel)."""
+
+    ch: Chan[Any] | None
+
+
+class Send(NamedTuple):
+    """A send case for :func:`select`. ``ch=None`` is never ready (Go's nil channel)."""
+
+    ch: Chan[Any] | None
+    value: Any
+
+
+class Selected(NamedTuple):
+    """The outcome of :func:`select`: the ``index`` of the case that fired (-1 for default),
+    the ``value`` received (``None`` for a send), and ``ok`` (False when a receive saw a closed
+    channel, or for default)."""
+
+    index: int  # type: ignore[assignment]  # the contract names the field; tuple.index is shadowed
+    value: Any
+    ok: bool
+
+
+_DEFAULT = Selected(-1, None, False)
+
+
+def _cases(cases: tuple[Any, ...]) -> list[tuple[int, bool, Chan[Any], Any]]:
+    """Validate cases; return the active ones as ``(index, is_send, chan, value)``."""
+    active = []
+    for i, c in enumerate(cases):
+        if type(c) is Recv or isinstance(c, Recv):
+            is_send, value = False, None
+        elif type(c) is Send or isinstance(c, Send):
+            is_send, value = True, c.value
+        else:
+            raise TypeError(f"select case {i} is {c!r}: expected Recv(ch) or Send(ch, value)")
+        ch = c.ch
+        if ch is None:
+            continue
+        if not isinstance(ch, Chan):
+            raise TypeError(f"select case {i}: {ch!r} is not a Chan or None")
+        active.append((i, is_send, ch, value))
+    return active
+
+
+def _poll(active: list[tuple[int, bool, Chan[Any], Any]]) -> Selected | None:
+    """Pass 1: try the cases in uniformly random order; complete the first ready one."""
+    n = len(active)
+    if n == 2:
+        order = active if random() < 0.5 else [active[1], active[0]]
+    elif n > 2:
+        order = active[:]
+        shuffle(order)
+    else:
+        order = active
+    for index, is_send, ch, value in order:
+        if is_send:
+            with ch._lock:
+                r = ch._send_locked(value)  # raises ChanClosed: a closed send case was chosen
+            if r is _BLOCK:
+                continue
+            if r is not _SENT:
+                r.wake()
+            return Selected(index, None, True)
+        with ch._lock:
+            v, w = ch._recv_locked()
+        if v is _BLOCK:
+            continue
+        if w is not None:
+            w.wake()
+        if v is _CLOSED:
+            return Selected(index, None, False)
+        return Selected(index, v, True)
+    return None
+
+
+_Registration = list[tuple[Chan[Any], _Entry, bool]]
+
+
+def _register(active: list[tuple[int, bool, Chan[Any], Any]], w: Waiter) -> _Registration | None:
+    """Pass 2: park ``w`` on every case's channel. Returns the registrations, or None if a case
+    became ready meanwhile (then ``w`` claimed itself and was withdrawn: retry pass 1)."""
+    regs: _Registration = []
+    for index, is_send, ch, value in active:
+        e = _Entry(w, index, value)
+        with ch._lock:
+            ready = ch._send_ready(w) if is_send else ch._recv_ready(w)
+            if not ready:
+                (ch._sendq if is_send else ch._recvq)[e] = None
+                regs.append((ch, e, is_send))
+                continue
+        if w.try_claim():
+            _withdraw(regs)
+            return None
+        return regs  # already fired through an earlier registration
+    return regs
+
+
+def _withdraw(regs: _Registration) -> None:
+    """Pass 3: remove the waiter from every channel it was parked on."""
+    for ch, e, is_send in regs:
+        with ch._lock:
+            (ch._sendq if is_send else ch._recvq).pop(e, None)
+
+
+def _outcome(w: Waiter, cases: tuple[Any, ...]) -> Selected:
+    if type(cases[w.index]) is Send or isinstance(cases[w.index], Send):
+        if not w.ok:
+            raise ChanClosed("send on closed channel")
+        return Selected(w.index, None, True)
+    return Selected(w.index, w.value, w.ok)
+
+
+def select(*cases: Recv | Send, default: bool = False, timeout: float | None = None) -> Selected:
+    """Go's ``select``: wait until one of ``cases`` can proceed and complete exactly that one.
+
+    Among ready cases one is chosen uniformly at random. If none is ready: with
+    ``default=True`` return ``Selected(-1, None, False)`` at once; otherwise block on all cases
+    at once (no polling) until one fires, or raise :class:`TimeoutError` after ``timeout``
+    seconds. A receive case on a closed channel is ready and yields ``ok=False``; a send case on
+    a closed channel is ready too and, if chosen, raises :class:`ChanClosed`. Cases whose channel
+    is ``None`` are never ready; with no ready case, no default and no timeout (e.g. only
+    ``None`` channels) the call blocks forever, like ``select {}``. A non-case raises
+    :class:`TypeError`.
+    """
+    active = _cases(cases)
+    deadline = None if timeout is None else _clock.REAL_CLOCK.now() + timeout
+    while True:
+        sel = _poll(active)
+        if sel is not None:
+            return sel
+        if default:
+            return _DEFAULT
+        remaining = None
+        if deadline is not None:
+            remaining = deadline - _clock.REAL_CLOCK.now()
+            if remaining <= 0:
+                raise TimeoutError("select timed out")
+        w = ThreadWaiter()
+        regs = _register(active, w)
+        if regs is None:
+            continue
+        if not w.wait(remaining, _withdrawer(regs)):
+            raise TimeoutError("select timed out")
+        _withdraw(regs)
+        return _outcome(w, cases)
+
+
+def _withdrawer(regs: _Registration) -> Callable[[], None]:
+    return lambda: _withdraw(regs)
+
+
+async def async_select(
+    *cases: Recv | Send, default: bool = False, timeout: float | None = None
+) -> Selected:
+    """:func:`select` for asyncio and trio tasks.
+
+    Cancelled before a case fired: raises the cancellation and no case happened. Cancelled after
+    a case fired: returns that case's outcome (the cancellation is dropped).
+    """
+    active = _cases(cases)
+    await checkpoint_if_cancelled()
+    deadline = None if timeout is None else _clock.REAL_CLOCK.now() + timeout
+    while True:
+        sel = _poll(active)
+        if sel is not None:
+            await cancel_shielded_checkpoint()
+            return sel
+        if default:
+            await cancel_shielded_checkpoint()
+            return _DEFAULT
+        remaining = None
+        if deadline is not None:
+            remaining = deadline - _clock.REAL_CLOCK.now()
+            if remaining <= 0:
+                raise TimeoutError("select timed out")
+        w = async_waiter()
+        regs = _register(active, w)
+        if regs is None:
+            continue
+        if not await w.wait(remaining, _withdrawer(regs)):
+            raise TimeoutError("select timed out")
+        _withdraw(regs)
+        return _outcome(w, cases)
+
+
+# ---------------------------------------------------------------------------------------- timers
+
+
+def after(seconds: float, *, clock: _clock.Clock | None = None) -> Chan[float]:
+    """Go's ``time.After``: a channel that receives the clock's ``now()`` once ``seconds``
+    have passed. Runs on the shared timer thread (or in ``FakeClock.step``)."""
+    clk = _clock.resolve(clock)
+    ch: Chan[float] = Chan(1)
+    clk.call_later(seconds, lambda: _discard(ch._offer(clk.now())))
+    return ch
+
+
+def _discard(_: object) -> None:
+    pass
+
+
+class Timer:
+    """Go's ``time.Timer``: ``.c`` receives the clock's time once, ``seconds`` from now.
+
+    As in Go >= 1.23, :meth:`stop` and :meth:`reset` also discard a fired value that was not
+    received yet, so after them no stale value can be received.
+    """
+
+    def __init__(self, seconds: float, *, clock: _clock.Clock | None = None) -> None:
+        self._clock = _clock.resolve(clock)
+        self.c: Chan[float] = Chan(1)
+        self._lock = threading.Lock()
+        self._gen = 0  # bumped by stop/reset: a callback of an older generation does nothing
+        self._handle: _clock.TimerHandle | None = None
+        self._arm(seconds)
+
+    def _arm(self, seconds: float) -> None:
+        gen = self._gen
+        self._handle = self._clock.call_later(seconds, lambda: self._fire(gen))
+
+    def _fire(self, gen: int) -> None:
+        with self._lock:
+            if gen != self._gen:
+                return
+            self._handle = None
+            self.c._offer(self._clock.now())
+
+    def _disarm(self) -> bool:
+        """Cancel the pending fire and drop an unreceived value. Lock held."""
+        h, self._handle = self._handle, None
+        self._gen += 1
+        pending = h is not None and h.cancel()
+        self.c._drain()
+        return pending
+
+    def stop(self) -> bool:
+        """Stop the timer. True if it was still pending (it will not fire)."""
+        with self._lock:
+            return self._disarm()
+
+    def reset(self, seconds: float) -> bool:
+        """Re-arm the timer to fire ``seconds`` from now. True if it was still pending."""
+        with self._lock:
+            pending = self._disarm()
+            self._arm(seconds)
+        return pending
+
+
+class Ticker:
+    """Go's ``time.Ticker``: ``.c`` (capacity 1) receives the time every ``seconds``.
+
+    A slow receiver misses ticks (a tick is dropped while the previous one is unreceived), and
+    ticks do not drift: each is scheduled a whole period after the previous due time, skipping
+    periods that have already passed. ``seconds <= 0`` raises :class:`ValueError`.
+    """
+
+    def __init__(self, seconds: float, *, clock: _clock.Clock | None = None) -> None:
+        if seconds <= 0:
+            raise ValueError(f"Ticker period must be > 0, got {seconds}")
+        self._clock = _clock.resolve(clock)
+        self.c: Chan[float] = Chan(1)
+        self._lock = threading.Lock()
+        self._gen = 0  # bumped by stop/reset: a tick of an older generation does nothing
+        self._period = seconds
+        self._handle: _clock.TimerHandle | None = None
+        self._schedule(self._clock.now() + seconds)
+
+    def _schedule(self, when: float) -> None:
+        gen = self._gen
+        self._handle = self._clock.call_at(when, lambda: self._tick(when, gen))
+
+    def _tick(self, due: float, gen: int) -> None:
+        with self._lock:
+            if gen != self._gen:
+                return
+            now = self._clock.now()
+            nxt = due + self._period
+            if nxt <= now:  # skip missed periods, as Go does
+                nxt += ((now - nxt) // self._period + 1) * self._period
+            self._schedule(nxt)
+            self.c._offer(now)
+
+    def _disarm(self) -> None:
+        h, self._handle = self._handle, None
+        self._gen += 1
+        if h is not None:
+            h.cancel()
+        self.c._drain()
+
+    def stop(self) -> None:
+        """Stop the ticker; no more ticks are sent (a pending one is discarded)."""
+        with self._lock:
+            self._disarm()
+
+    def reset(self, seconds: float) -> None:
+        """Change the period to ``seconds``; the next tick comes ``seconds`` from now."""
+        if seconds <= 0:
+            raise ValueError(f"Ticker period must be > 0, got {seconds}")
+        with self._lock:
+            self._disarm()
+            self._period = seconds
+            self._schedule(self._clock.now() + seconds)
+
+
+# ------------------------------------------------------------------------------------------- go
+
+
+def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run ``fn(*args, **kwargs)`` concurrently, Go's ``go`` statement.
+
+    Runs on the package's default unlimited :class:`goprims.pool.Pool` (threads are reused and
+    reclaimed when idle). An exception escaping ``fn`` is reported through
+    :func:`threading.excepthook`, never swallowed.
+    """
+    try:
+        from goprims.pool import default_pool  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - until the pool lands
+        _go_thread(fn, args, kwargs)
+        return
+    default_pool().go(fn, *args, **kwargs)
+
+
+def _go_thread(fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+    threading.Thread(target=fn, args=args, kwargs=kwargs, name="goprims-go", daemon=True).start()
