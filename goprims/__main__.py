@@ -1,0 +1,5 @@
+"""``python -m goprims`` runs the demo."""
+
+from goprims.demo import main
+
+main()
