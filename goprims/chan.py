@@ -242,7 +242,15 @@ class Chan(Generic[T]):
         sender is blocked (the value is then not delivered). :class:`TimeoutError` after
         ``timeout`` seconds; the value was then not sent.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # plain acquire/release: markedly cheaper than `with` on the hot path
+        # Fast path: room in the buffer and no parked receiver to hand to.
+        if not self._recvq and len(self._buf) < self._cap and not self._closed:
+            self._buf.append(value)
+            lock.release()
+            return
+        lock.release()
+        with lock:
             r = self._send_locked(value)
             if r is _BLOCK:
                 if timeout is not None and timeout <= 0:
@@ -298,7 +306,15 @@ class Chan(Generic[T]):
         """Go's ``v, ok := <-ch``: ``(value, True)``, or ``(None, False)`` once the channel is
         closed and drained. Blocks while the channel is empty; :class:`TimeoutError` after
         ``timeout`` seconds (nothing was received)."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        buf = self._buf
+        if buf and not self._sendq:  # fast path: a buffered value, no parked sender to move in
+            v = buf.popleft()
+            lock.release()
+            return v, True
+        lock.release()
+        with lock:
             v, w = self._recv_locked()
             if v is _BLOCK:
                 if timeout is not None and timeout <= 0:
@@ -319,10 +335,18 @@ class Chan(Generic[T]):
     def recv(self, timeout: float | None = None) -> T:
         """Receive a value. Raises :class:`ChanClosed` once the channel is closed and drained
         (buffered values are delivered first), :class:`TimeoutError` after ``timeout``."""
-        v, ok = self.recv_ok(timeout)
+        lock = self._lock
+        lock.acquire()
+        buf = self._buf
+        if buf and not self._sendq:  # fast path, as in recv_ok
+            v = buf.popleft()
+            lock.release()
+            return v
+        lock.release()
+        got, ok = self.recv_ok(timeout)
         if not ok:
             raise ChanClosed("receive from closed channel")
-        return v  # type: ignore[return-value]
+        return got  # type: ignore[return-value]
 
     async def async_recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
         """:meth:`recv_ok` for asyncio and trio tasks.
