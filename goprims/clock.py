@@ -21,6 +21,8 @@ from typing import Protocol, runtime_checkable
 
 from sortedcontainers import SortedList
 
+from goprims._waiter import ThreadWaiter
+
 __all__ = ["REAL_CLOCK", "Clock", "FakeClock", "RealClock", "TimerHandle"]
 
 
@@ -166,6 +168,8 @@ class FakeClock:
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
         self._sched = _Schedule()
+        # Threads blocked in block_until_waiters: (count wanted, waiter); under _sched.lock.
+        self._watchers: list[tuple[int, ThreadWaiter]] = []
 
     def now(self) -> float:
         """The fake time."""
@@ -173,8 +177,20 @@ class FakeClock:
 
     def call_at(self, when: float, fn: Callable[[], None]) -> TimerHandle:
         """Run ``fn()`` during the first ``step`` that reaches ``when``."""
+        wake = []
         with self._sched.lock:
             h, _ = self._sched.insert(when, fn)
+            if self._watchers:
+                n = len(self._sched.pending)
+                keep = []
+                for want, w in self._watchers:
+                    if n >= want and w.try_claim():
+                        wake.append(w)
+                    elif not w.claimed():
+                        keep.append((want, w))
+                self._watchers = keep
+        for w in wake:
+            w.wake()
         return h
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
@@ -209,6 +225,24 @@ class FakeClock:
         """Number of pending callbacks."""
         with self._sched.lock:
             return len(self._sched.pending)
+
+    def block_until_waiters(self, n: int = 1, timeout: float | None = None) -> None:
+        """Block until at least ``n`` callbacks are pending (e.g. until the code under test has
+        armed its timer), without polling. :class:`TimeoutError` after ``timeout`` seconds."""
+        with self._sched.lock:
+            if len(self._sched.pending) >= n:
+                return
+            w = ThreadWaiter()
+            entry = (n, w)
+            self._watchers.append(entry)
+
+        def withdraw() -> None:
+            with self._sched.lock:
+                if entry in self._watchers:
+                    self._watchers.remove(entry)
+
+        if not w.wait(timeout, withdraw):
+            raise TimeoutError(f"fewer than {n} waiters after {timeout} s")
 
 
 REAL_CLOCK = RealClock()
