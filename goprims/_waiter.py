@@ -195,7 +195,7 @@ class AsyncioWaiter(Waiter):
         except asyncio.CancelledError:
             claimed = self.try_claim()
             withdraw()
-            if claimed:
+            if claimed or self._expired:  # nothing happened (the timeout's claim is not a fire)
                 raise
             task = asyncio.current_task()
             uncancel = getattr(task, "uncancel", None)

@@ -1,0 +1,300 @@
+"""The waiter core's claim / fire / withdraw protocol, in each of the three worlds."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from goprims._waiter import (
+    AsyncioWaiter,
+    ThreadWaiter,
+    TrioWaiter,
+    Waiter,
+    async_library,
+    async_waiter,
+)
+
+
+def fire(w: Waiter, value: Any, ok: bool = True) -> bool:
+    """Complete ``w`` the way a primitive does: claim, record, wake."""
+    if not w.try_claim():
+        return False
+    w.value = value
+    w.ok = ok
+    w.wake()
+    return True
+
+
+class Withdrawals:
+    def __init__(self) -> None:
+        self.count = 0
+        self.called = threading.Event()
+
+    def __call__(self) -> None:
+        self.count += 1
+        self.called.set()
+
+
+# ---------------------------------------------------------------------------------------- claim
+
+
+def test_claim_succeeds_for_exactly_one_of_many_racing_threads() -> None:
+    for _ in range(50):
+        w = Waiter()
+        start = threading.Barrier(8)
+        wins: list[bool] = []
+
+        def racer(w: Waiter = w, start: threading.Barrier = start, wins: list[bool] = wins) -> None:
+            start.wait()
+            wins.append(w.try_claim())
+
+        threads = [threading.Thread(target=racer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert wins.count(True) == 1
+        assert w.claimed()
+
+
+def test_unclaimed_waiter_reports_not_claimed() -> None:
+    w = Waiter()
+    assert not w.claimed()
+    assert w.try_claim()
+    assert not w.try_claim()
+
+
+# -------------------------------------------------------------------------------------- threads
+
+
+def test_thread_waiter_fired_from_another_thread_returns_true_with_the_value() -> None:
+    w = ThreadWaiter()
+    withdraw = Withdrawals()
+    t = threading.Thread(target=fire, args=(w, "v"))
+    t.start()
+    assert w.wait(None, withdraw)
+    t.join()
+    assert (w.value, w.ok) == ("v", True)
+    assert withdraw.count == 0
+
+
+def test_thread_waiter_timeout_claims_itself_and_withdraws() -> None:
+    w = ThreadWaiter()
+    withdraw = Withdrawals()
+    assert not w.wait(0.01, withdraw)
+    assert withdraw.count == 1
+    assert w.claimed()
+    assert not fire(w, "late")  # a firer arriving after the timeout must skip it
+
+
+def test_thread_waiter_timeout_that_loses_the_claim_returns_the_firers_outcome() -> None:
+    # The firer claims first but wakes only after the waiter's timeout tried to withdraw.
+    w = ThreadWaiter()
+    withdraw = Withdrawals()
+    assert w.try_claim()
+    w.value = 7
+
+    def late_wake() -> None:
+        withdraw.called.wait()
+        w.wake()
+
+    t = threading.Thread(target=late_wake)
+    t.start()
+    assert w.wait(0, withdraw)  # timed out at once, lost the claim: the operation completed
+    t.join()
+    assert w.value == 7
+
+
+def test_thread_waiter_leaves_no_stale_wakeup_for_the_next_wait_of_the_same_thread() -> None:
+    w1 = ThreadWaiter()
+    fire(w1, 1)  # fired before waiting: the release is consumed by the wait
+    assert w1.wait(None, Withdrawals())
+    w2 = ThreadWaiter()
+    assert not w2.wait(0, Withdrawals())  # the per-thread park lock is held again
+
+
+def test_thread_waiter_park_lock_is_reused_per_thread() -> None:
+    assert ThreadWaiter()._park is ThreadWaiter()._park
+    other: list[Any] = []
+    t = threading.Thread(target=lambda: other.append(ThreadWaiter()._park))
+    t.start()
+    t.join()
+    assert other[0] is not ThreadWaiter()._park
+
+
+# -------------------------------------------------------------------------------------- asyncio
+
+
+async def _parked(coro: Any) -> asyncio.Task[Any]:
+    task = asyncio.ensure_future(coro)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    return task
+
+
+def test_asyncio_waiter_fired_from_a_thread_resumes_the_task() -> None:
+    async def main() -> None:
+        w = AsyncioWaiter()
+        t = threading.Thread(target=fire, args=(w, 3))
+        t.start()
+        assert await w.wait(None, Withdrawals())
+        t.join()
+        assert w.value == 3
+
+    asyncio.run(main())
+
+
+def test_asyncio_waiter_cancelled_before_firing_raises_and_withdraws() -> None:
+    async def main() -> None:
+        w = AsyncioWaiter()
+        withdraw = Withdrawals()
+        task = await _parked(w.wait(None, withdraw))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert withdraw.count == 1
+        assert not fire(w, "late")
+
+    asyncio.run(main())
+
+
+def test_asyncio_waiter_cancelled_after_firing_returns_true_and_drops_the_cancel() -> None:
+    async def main() -> None:
+        w = AsyncioWaiter()
+        task = await _parked(w.wait(None, Withdrawals()))
+        assert fire(w, 5)  # the value is committed ...
+        task.cancel()  # ... and the cancel arrives before the task resumed
+        assert await task
+        assert w.value == 5
+        assert not task.cancelled()
+        assert task.cancelling() == 0
+
+    asyncio.run(main())
+
+
+def test_asyncio_waiter_timeout_returns_false_and_withdraws() -> None:
+    async def main() -> None:
+        w = AsyncioWaiter()
+        withdraw = Withdrawals()
+        assert not await w.wait(0.001, withdraw)
+        assert withdraw.count >= 1
+        assert not fire(w, "late")
+
+    asyncio.run(main())
+
+
+def test_asyncio_waiter_cancelled_after_own_timeout_raises_not_phantom_success() -> None:
+    # Regression: the timeout handler claimed the waiter, then a cancel arrived before the task
+    # resumed; the waiter mistook its own claim for a firer's and reported a phantom success.
+    async def main() -> None:
+        w = AsyncioWaiter()
+        withdraw = Withdrawals()
+        task = await _parked(w.wait(1000, withdraw))
+        w._expire()  # the timeout fires ...
+        task.cancel()  # ... and a cancel arrives before the task resumed
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert withdraw.count >= 1
+
+    asyncio.run(main())
+
+
+# ----------------------------------------------------------------------------------------- trio
+
+
+def test_trio_waiter_fired_from_a_thread_resumes_the_task() -> None:
+    async def main() -> None:
+        w = TrioWaiter()
+        t = threading.Thread(target=fire, args=(w, "x"))
+        t.start()
+        assert await w.wait(None, Withdrawals())
+        t.join()
+        assert w.value == "x"
+
+    trio.run(main)
+
+
+def test_trio_waiter_cancelled_before_firing_raises_and_withdraws() -> None:
+    async def main() -> None:
+        withdraw = Withdrawals()
+        box: list[TrioWaiter] = []
+
+        async def waiter() -> None:
+            w = TrioWaiter()
+            box.append(w)
+            await w.wait(None, withdraw)
+
+        with trio.move_on_after(1000) as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(waiter)
+                await trio.testing.wait_all_tasks_blocked()
+                scope.cancel()
+        assert scope.cancelled_caught
+        assert withdraw.count == 1
+        assert not fire(box[0], "late")
+
+    trio.run(main)
+
+
+def test_trio_waiter_cancelled_after_claim_returns_the_value() -> None:
+    async def main() -> None:
+        withdraw = Withdrawals()
+        box: list[TrioWaiter] = []
+        got: list[Any] = []
+
+        scope = trio.CancelScope()
+
+        async def waiter() -> None:
+            with scope:
+                w = TrioWaiter()
+                box.append(w)
+                got.append(await w.wait(None, withdraw))
+                got.append(w.value)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(waiter)
+            await trio.testing.wait_all_tasks_blocked()
+            w = box[0]
+            assert w.try_claim()  # a firer claimed ...
+            w.value = 9
+            scope.cancel()  # ... the cancel's abort must fail ...
+            await trio.lowlevel.checkpoint()
+            w.wake()  # ... and the task gets the value
+        assert got == [True, 9]
+        assert withdraw.count == 0
+
+    trio.run(main)
+
+
+def test_trio_waiter_timeout_returns_false_and_withdraws() -> None:
+    async def main() -> None:
+        w = TrioWaiter()
+        withdraw = Withdrawals()
+        assert not await w.wait(0.001, withdraw)
+        assert withdraw.count == 1
+
+    trio.run(main)
+
+
+# ------------------------------------------------------------------------------------- dispatch
+
+
+def test_async_waiter_picks_the_running_library() -> None:
+    async def under_asyncio() -> str:
+        return type(async_waiter()).__name__ + ":" + async_library()
+
+    async def under_trio() -> str:
+        return type(async_waiter()).__name__ + ":" + async_library()
+
+    assert asyncio.run(under_asyncio()) == "AsyncioWaiter:asyncio"
+    assert trio.run(under_trio) == "TrioWaiter:trio"
+
+
+def test_async_library_outside_any_task_raises_runtime_error() -> None:
+    with pytest.raises(RuntimeError):
+        async_library()
