@@ -1,0 +1,148 @@
+"""The delaying queue: client-go's ``workqueue.TypedDelayingInterface`` (``delaying_queue.go``).
+
+Items added with :meth:`DelayingQueue.add_after` wait in a min-heap ordered by ready time and
+are added to the queue once the clock reaches that time. Instead of client-go's waiting-loop
+goroutine, the queue keeps **one** callback scheduled on its clock (:meth:`Clock.call_at`) for
+the earliest ready time, capped at 10 s from now: the cap is client-go's 10 s heartbeat, the
+safety net that re-reads the clock at least that often while items are waiting. Nothing is
+scheduled while no item waits, so an idle delaying queue costs no timer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Hashable
+from typing import Any, TypeVar
+
+from goprims._waiter import Waiter
+from goprims.clock import Clock, TimerHandle
+from goprims.workqueue.metrics import CounterMetric, MetricsProvider, new_retries_metric
+from goprims.workqueue.queue import Queue
+
+__all__ = ["MAX_WAIT", "DelayingQueue"]
+
+T = TypeVar("T", bound=Hashable)
+
+MAX_WAIT = 10.0
+"""Seconds: the longest the queue goes without re-reading its clock while items wait."""
+
+# A heap entry is a list [ready_at, seq, item, live]. seq is unique, so entries never compare
+# items. An entry superseded by an earlier ready time is marked dead (live=False, item=None) in
+# place and dropped when it reaches the top of the heap.
+_READY, _SEQ, _ITEM, _LIVE = 0, 1, 2, 3
+
+
+class DelayingQueue(Queue[T]):
+    """A :class:`~goprims.workqueue.queue.Queue` that can also add an item after a delay.
+
+    Same constructor as :class:`~goprims.workqueue.queue.Queue`; ``clock`` decides when delays
+    expire (a :class:`~goprims.clock.FakeClock` makes them deterministic: due items are added
+    inside ``step``). A named queue also counts ``retries``: one per :meth:`add_after` call made
+    before shutdown.
+    """
+
+    __slots__ = ("_heap", "_retries", "_seq", "_timer", "_timer_at", "_timer_gen", "_waiting")
+
+    def __init__(
+        self, name: str = "", clock: Clock | None = None, metrics: MetricsProvider | None = None
+    ) -> None:
+        super().__init__(name, clock, metrics)
+        # All fields below are guarded by the queue lock (self._lock).
+        # Min-heap of entries; the live ones are exactly the values of _waiting.
+        self._heap: list[list[Any]] = []
+        # item -> its live entry. Invariant: an item waits at most once, at its earliest time.
+        self._waiting: dict[T, list[Any]] = {}
+        self._seq = itertools.count()
+        # The one scheduled callback, due at _timer_at; _timer_gen identifies it, so a callback
+        # that was cancelled too late to stop it recognises itself as stale and does nothing.
+        # Invariant: a live entry exists => _timer is set and _timer_at <= its ready time or
+        # _timer_at <= (time of arming) + MAX_WAIT.
+        self._timer: TimerHandle | None = None
+        self._timer_at = math.inf
+        self._timer_gen = 0
+        self._retries: CounterMetric | None = new_retries_metric(name, metrics)
+
+    def add_after(self, item: T, seconds: float) -> None:
+        """Add ``item`` once ``seconds`` have passed on the queue's clock.
+
+        * ``seconds <= 0`` (negative included) adds at once, like :meth:`add`.
+        * If the item is already waiting, the **earliest** ready time wins: an earlier time
+          replaces the pending one, a later one is discarded.
+        * Waiting items do not count in ``len()``. An item that waits and is also added
+          directly is processed now and added again when its time comes (merged if still
+          queued then).
+        * After shutdown it does nothing; pending delays are dropped by shutdown.
+
+        ``seconds`` may be ``math.inf`` (never added); NaN raises :class:`ValueError`.
+        """
+        if seconds != seconds:
+            raise ValueError("workqueue add_after: delay is NaN")
+        w: Waiter | None = None
+        with self._lock:
+            if self._shutting_down:
+                return
+            if self._retries is not None:
+                self._retries.inc()
+            if seconds <= 0:
+                w = self._add(item)
+            else:
+                ready_at = self._clock.now() + seconds
+                old = self._waiting.get(item)
+                if old is not None:
+                    if ready_at >= old[_READY]:
+                        return
+                    old[_LIVE] = False
+                    old[_ITEM] = None
+                entry = [ready_at, next(self._seq), item, True]
+                heapq.heappush(self._heap, entry)
+                self._waiting[item] = entry
+                if ready_at < self._timer_at:
+                    self._arm(ready_at)
+        if w is not None:
+            w.wake()
+
+    def _arm(self, ready_at: float) -> None:
+        """(Re)schedule the callback for ``ready_at``, or MAX_WAIT from now if sooner. Lock held."""
+        if self._timer is not None:
+            self._timer.cancel()
+        at = min(ready_at, self._clock.now() + MAX_WAIT)
+        self._timer_gen += 1
+        gen = self._timer_gen
+        self._timer_at = at
+        self._timer = self._clock.call_at(at, lambda: self._fire(gen))
+
+    def _fire(self, gen: int) -> None:
+        """Clock callback: add every item whose time has come, then re-arm. Never blocks."""
+        wake: list[Waiter] = []
+        with self._lock:
+            if gen != self._timer_gen or self._shutting_down:
+                return
+            self._timer = None
+            self._timer_at = math.inf
+            now = self._clock.now()
+            heap = self._heap
+            while heap:
+                head = heap[0]
+                if head[_LIVE]:
+                    if head[_READY] > now:
+                        self._arm(head[_READY])
+                        break
+                    del self._waiting[head[_ITEM]]
+                    w = self._add(head[_ITEM])
+                    if w is not None:
+                        wake.append(w)
+                heapq.heappop(heap)
+        for w in wake:
+            w.wake()
+
+    def _on_shutdown(self) -> None:
+        # Lock held. Pending delays are dropped, as client-go's waiting loop exits.
+        self._heap.clear()
+        self._waiting.clear()
+        self._timer_gen += 1
+        self._timer_at = math.inf
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

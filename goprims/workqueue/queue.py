@@ -1,0 +1,358 @@
+"""The basic work queue: client-go's ``workqueue.Typed[T]`` (``util/workqueue/queue.go``, v0.32).
+
+A :class:`Queue` is
+
+* **fair**: items are handed out in the order they were first added;
+* **stingy**: an item is never handed to two workers at once, and an item added several times
+  before a worker takes it is handed out once;
+* **multi-producer, multi-consumer**, for threads, asyncio tasks and trio tasks on the same
+  queue: an item re-added while a worker processes it is queued again by that worker's
+  :meth:`Queue.done`;
+* **shut down** by :meth:`Queue.shut_down` (workers still receive what is queued, then
+  ``shutdown=True``) or :meth:`Queue.shut_down_with_drain` (the same, and the caller waits until
+  every item taken has been passed to ``done``).
+
+Blocking follows the waiter core (:mod:`goprims._waiter`): a worker that finds the queue empty
+parks on a waiter in ``_getters``; the party that makes an item available hands it over directly
+(the item goes straight to ``processing``), so a woken worker never re-takes the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Hashable
+from functools import partial
+from typing import Generic, TypeVar
+
+from goprims._waiter import (
+    ThreadWaiter,
+    Waiter,
+    async_waiter,
+    cancel_shielded_checkpoint,
+    checkpoint_if_cancelled,
+)
+from goprims.clock import Clock, resolve
+from goprims.workqueue.metrics import (
+    MetricsProvider,
+    QueueMetrics,
+    UnfinishedWorkTicker,
+    new_queue_metrics,
+)
+
+__all__ = ["Queue"]
+
+T = TypeVar("T", bound=Hashable)
+
+
+class Queue(Generic[T]):
+    """A fair, stingy work queue (client-go ``workqueue.Typed[T]``).
+
+    Items must be hashable; two items are "the same item" when they are equal (``__eq__`` and
+    ``__hash__``), where Go compares pointers by identity. Prefer string keys such as
+    ``"namespace/name"``.
+
+    ``name`` labels the queue's metrics: an unnamed queue (the default) records none.
+    ``metrics`` is the :class:`~goprims.workqueue.metrics.MetricsProvider` to use (default: the
+    global one, see :func:`~goprims.workqueue.metrics.set_provider`). ``clock`` times the
+    metrics (and, in subclasses, the delays); default the real clock.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_clock",
+        "_dirty",
+        "_drain",
+        "_drainers",
+        "_getters",
+        "_lock",
+        "_metrics",
+        "_processing",
+        "_queue",
+        "_shutting_down",
+        "_ticker",
+        "name",
+    )
+
+    def __init__(
+        self, name: str = "", clock: Clock | None = None, metrics: MetricsProvider | None = None
+    ) -> None:
+        self.name = name
+        self._clock = resolve(clock)
+        # One lock guards every field below, the metrics bookkeeping and the subclasses' state.
+        self._lock = threading.Lock()
+        # Processing order. Invariant: every element is in _dirty and not in _processing, and
+        # appears once.
+        self._queue: deque[T] = deque()
+        # Items that still need processing (queued, or re-added while being processed).
+        self._dirty: set[T] = set()
+        # Items handed to a worker and not yet passed to done(). May intersect _dirty.
+        self._processing: set[T] = set()
+        # Parked get() callers, oldest first. Invariant: non-empty only while _queue is empty
+        # and the queue is not shutting down. A waiter is fired with value=item, ok=True (the
+        # item is already in _processing) or ok=False (shut down).
+        self._getters: OrderedDict[Waiter, None] = OrderedDict()
+        # Parked shut_down_with_drain() callers; fired when _processing empties or drain ends.
+        self._drainers: OrderedDict[Waiter, None] = OrderedDict()
+        self._shutting_down = False
+        self._drain = False
+        self._metrics: QueueMetrics | None = new_queue_metrics(name, metrics, self._clock)
+        self._ticker: UnfinishedWorkTicker | None = None
+        if self._metrics is not None:
+            self._ticker = UnfinishedWorkTicker(self._clock, self._update_unfinished_work)
+
+    # ------------------------------------------------------------------ internal, lock held
+
+    def _claim_getter(self) -> Waiter | None:
+        """Pop and claim the oldest live parked getter. Lock held."""
+        getters = self._getters
+        while getters:
+            w, _ = getters.popitem(last=False)
+            if w.try_claim():
+                return w
+        return None  # every parked getter was withdrawing (timed out / cancelled)
+
+    def _push(self, item: T) -> Waiter | None:
+        """Make dirty ``item`` (not processing) available: hand it to a parked getter, or queue it.
+
+        Returns the getter to wake once the lock is released. Lock held.
+        """
+        w = self._claim_getter() if self._getters else None
+        if w is None:
+            self._queue.append(item)
+            return None
+        self._dirty.discard(item)
+        self._processing.add(item)
+        if self._metrics is not None:
+            self._metrics.get(item)
+        w.value = item
+        return w
+
+    def _add(self, item: T) -> Waiter | None:
+        """client-go ``Add`` under the lock; returns a getter to wake after releasing it."""
+        if self._shutting_down or item in self._dirty:
+            return None  # dropped after shutdown; merged with the pending add otherwise
+        if self._metrics is not None:
+            self._metrics.add(item)
+        self._dirty.add(item)
+        if item in self._processing:
+            return None  # done() will push it
+        return self._push(item)
+
+    def _take(self) -> T:
+        """Pop the head of a non-empty _queue and move it to processing. Lock held."""
+        item = self._queue.popleft()
+        self._dirty.discard(item)
+        self._processing.add(item)
+        if self._metrics is not None:
+            self._metrics.get(item)
+        return item
+
+    def _begin_shutdown(self, drain: bool) -> list[Waiter]:
+        """Set the flags, fire every parked getter with shutdown. Returns waiters to wake."""
+        self._drain = drain
+        self._shutting_down = True
+        wake: list[Waiter] = []
+        while (w := self._claim_getter()) is not None:
+            w.ok = False
+            wake.append(w)
+        if not drain:
+            wake.extend(self._claim_drainers())
+        self._on_shutdown()
+        return wake
+
+    def _claim_drainers(self) -> list[Waiter]:
+        drainers = self._drainers
+        out: list[Waiter] = []
+        while drainers:
+            w, _ = drainers.popitem(last=False)
+            if w.try_claim():
+                out.append(w)
+        return out
+
+    def _on_shutdown(self) -> None:
+        """Hook for subclasses, called once per shutdown call with the lock held."""
+
+    def _update_unfinished_work(self) -> bool:
+        """Metrics tick: refresh the gauges unless shutting down (then return False)."""
+        with self._lock:
+            if self._shutting_down or self._metrics is None:
+                return False
+            self._metrics.update_unfinished_work()
+            return True
+
+    def _withdraw_getter(self, w: Waiter) -> None:
+        with self._lock:
+            self._getters.pop(w, None)
+
+    def _withdraw_drainer(self, w: Waiter) -> None:
+        with self._lock:
+            self._drainers.pop(w, None)
+
+    # ------------------------------------------------------------------------------- public
+
+    def add(self, item: T) -> None:
+        """Mark ``item`` as needing processing.
+
+        * After shutdown (either kind) the item is **silently dropped**, as client-go does: no
+          error, no metric.
+        * If the item is already waiting to be processed, the add is merged with that one (its
+          place in line is kept).
+        * If a worker is processing it right now, it is marked dirty and queued again when
+          that worker calls :meth:`done`; it is never handed to a second worker meanwhile.
+        """
+        with self._lock:
+            w = self._add(item)
+        if w is not None:
+            w.wake()
+
+    def get(self, timeout: float | None = None) -> tuple[T, bool]:
+        """Take the next item: ``(item, False)``, or ``(None, True)`` once shut down and empty.
+
+        Blocks while the queue is empty and not shut down. After :meth:`shut_down`, items still
+        queued keep being handed out; ``shutdown`` is True only when none is left, and then the
+        caller should stop working. The caller **must** call :meth:`done` with the item.
+        ``timeout`` (seconds; 0 = do not block) raises :class:`TimeoutError` if no item came.
+
+        The item is typed ``T``: on shutdown it is ``None`` (Go's zero value) and must not be
+        used.
+        """
+        lock = self._lock
+        with lock:
+            if self._queue:
+                return self._take(), False
+            if self._shutting_down:
+                return None, True  # type: ignore[return-value]
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("workqueue get: no item")
+            w = ThreadWaiter()
+            self._getters[w] = None
+        if not w.wait(timeout, partial(self._withdraw_getter, w)):
+            raise TimeoutError("workqueue get: no item")
+        return w.value, not w.ok
+
+    async def async_get(self, timeout: float | None = None) -> tuple[T, bool]:
+        """:meth:`get` for an asyncio or trio task; thread producers may feed it.
+
+        Cancelled before an item was handed over, it raises the cancellation and takes
+        nothing; cancelled after, the item is returned (it is already being processed by the
+        caller, which must call :meth:`done`), following :mod:`goprims._waiter`.
+        """
+        await checkpoint_if_cancelled()
+        with self._lock:
+            if self._queue:
+                result: tuple[T, bool] | None = (self._take(), False)
+            elif self._shutting_down:
+                result = (None, True)  # type: ignore[assignment]
+            elif timeout is not None and timeout <= 0:
+                raise TimeoutError("workqueue get: no item")
+            else:
+                result = None
+                w = async_waiter()
+                self._getters[w] = None
+        if result is not None:
+            await cancel_shielded_checkpoint()
+            return result
+        if not await w.wait(timeout, partial(self._withdraw_getter, w)):
+            raise TimeoutError("workqueue get: no item")
+        return w.value, not w.ok
+
+    def done(self, item: T) -> None:
+        """Mark ``item`` as finished; if it was re-added meanwhile, queue it again.
+
+        A ``done`` for an item that is not being processed (never taken, or already done) does
+        nothing. (client-go would re-queue it a second time if it were waiting, breaking the
+        stingy rule; here the call is harmless.)
+        """
+        wake: list[Waiter] = []
+        with self._lock:
+            processing = self._processing
+            if item not in processing:
+                return
+            processing.remove(item)
+            if self._metrics is not None:
+                self._metrics.done(item)
+            if item in self._dirty:
+                w = self._push(item)
+                if w is not None:
+                    wake.append(w)
+            if not processing and self._drainers:
+                wake.extend(self._claim_drainers())
+        for w in wake:
+            w.wake()
+
+    def __len__(self) -> int:
+        """Items waiting to be handed out (excluding those being processed). Informational."""
+        return len(self._queue)
+
+    def shutting_down(self) -> bool:
+        """True once :meth:`shut_down` or :meth:`shut_down_with_drain` was called."""
+        return self._shutting_down
+
+    def shut_down(self) -> None:
+        """Stop accepting items and tell workers to stop; returns at once.
+
+        Parked :meth:`get` calls return ``(None, True)``; later ones first receive whatever is
+        still queued. Items in processing are not waited for. A concurrent
+        :meth:`shut_down_with_drain` stops waiting and returns (the "second SIGTERM").
+        Idempotent.
+        """
+        with self._lock:
+            wake = self._begin_shutdown(drain=False)
+        self._stop_ticker()
+        for w in wake:
+            w.wake()
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+
+    def shut_down_with_drain(self, timeout: float | None = None) -> None:
+        """Shut down like :meth:`shut_down`, then wait until no item is being processed.
+
+        It waits for the items workers have taken (until they call :meth:`done`), not for the
+        queued ones, which :meth:`get` still hands out: a worker that keeps calling ``get``
+        drains them too. It returns as soon as nothing is being processed, or when
+        :meth:`shut_down` is called meanwhile. Workers **must** call ``done``, or this waits
+        forever. ``timeout`` raises :class:`TimeoutError`; the queue stays shut down.
+        """
+        with self._lock:
+            wake = self._begin_shutdown(drain=True)
+        self._stop_ticker()
+        for w in wake:
+            w.wake()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if not self._processing or not self._drain:
+                    return
+                w = ThreadWaiter()
+                self._drainers[w] = None
+            left = None if deadline is None else deadline - time.monotonic()
+            if not w.wait(left, partial(self._withdraw_drainer, w)):
+                raise TimeoutError("workqueue shut_down_with_drain: items still processing")
+
+    async def async_shut_down_with_drain(self, timeout: float | None = None) -> None:
+        """:meth:`shut_down_with_drain` for an asyncio or trio task.
+
+        Cancelling the wait leaves the queue shut down (the drain keeps its meaning for other
+        waiters).
+        """
+        await checkpoint_if_cancelled()
+        with self._lock:
+            wake = self._begin_shutdown(drain=True)
+        self._stop_ticker()
+        for w0 in wake:
+            w0.wake()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if not self._processing or not self._drain:
+                    break
+                w = async_waiter()
+                self._drainers[w] = None
+            left = None if deadline is None else deadline - time.monotonic()
+            if not await w.wait(left, partial(self._withdraw_drainer, w)):
+                raise TimeoutError("workqueue shut_down_with_drain: items still processing")
+        await cancel_shielded_checkpoint()
