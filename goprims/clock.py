@@ -50,6 +50,9 @@ class _Schedule:
         # invariant: a handle is in ``pending`` <=> it has neither run nor been cancelled
         self.pending: SortedList = SortedList(key=lambda h: h._key)
         self._seq = itertools.count()
+        # Called (lock released) when a cancel empties the schedule: RealClock wakes its timer
+        # thread so it exits now instead of sleeping until the cancelled callback's due time.
+        self.on_empty: Callable[[], None] | None = None
 
     def insert(self, when: float, fn: Callable[[], None]) -> tuple[TimerHandle, bool]:
         """Add a callback; returns the handle and whether it became the earliest one. Lock held."""
@@ -63,7 +66,10 @@ class _Schedule:
                 self.pending.remove(h)
             except ValueError:
                 return False
-            return True
+            empty = not self.pending
+        if empty and self.on_empty is not None:
+            self.on_empty()
+        return True
 
     def pop_due(self, now: float) -> TimerHandle | None:
         """Pop the earliest callback due at ``now``. Lock held."""
@@ -102,6 +108,7 @@ class RealClock:
         # Binary wake signal for the timer thread: held while nothing new needs its attention.
         self._wake = threading.Lock()
         self._wake.acquire()
+        self._sched.on_empty = self._poke
         self._thread: threading.Thread | None = None
 
     def now(self) -> float:
@@ -142,7 +149,8 @@ class RealClock:
             if h is not None:
                 _run_callback(h.fn)
                 continue
-            self._wake.acquire(timeout=max(delay, 0.0))
+            # capped: a far-off callback (after(1e12)) must not overflow the lock timeout
+            self._wake.acquire(timeout=min(max(delay, 0.0), threading.TIMEOUT_MAX))
 
 
 def _run_callback(fn: Callable[[], None]) -> None:
