@@ -371,7 +371,9 @@ class WaitGroup:
         Raises :class:`ValueError` if the counter would become negative (the counter is not
         changed).
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             c = self._count + n
             if c < 0:
                 raise ValueError(f"negative WaitGroup counter ({self._count} + {n})")
@@ -381,6 +383,8 @@ class WaitGroup:
             waiters = self._waiters
             self._waiters = {}
             wake = _claim_all(waiters)
+        finally:
+            lock.release()
         _wake_all(wake)
 
     def done(self) -> None:
@@ -516,18 +520,21 @@ class Barrier:
         """
         lock = self._lock
         lock.acquire()
-        if len(self._waiters) + 1 >= self._parties:
-            wake = self._release()
+        try:
+            if len(self._waiters) + 1 >= self._parties:
+                wake = self._release()
+                w = None
+            elif timeout is not None and timeout <= 0:
+                raise TimeoutError("Barrier.wait: round not complete")
+            else:
+                w = ThreadWaiter()
+                self._waiters[w] = None
+        finally:
             lock.release()
-            for w in wake:
-                w.wake()
+        if w is None:
+            for x in wake:
+                x.wake()
             return self._parties - 1
-        if timeout is not None and timeout <= 0:
-            lock.release()
-            raise TimeoutError("Barrier.wait: round not complete")
-        w = ThreadWaiter()
-        self._waiters[w] = None
-        lock.release()
         if w.wait(timeout, functools.partial(self._withdraw, w)) or w.index >= 0:
             return w.index
         raise TimeoutError(f"Barrier.wait timed out after {timeout} s")
@@ -629,10 +636,14 @@ class Semaphore:
 
     def try_acquire(self, n: int = 1) -> bool:
         """Take ``n`` units if they are free *and nobody is queued*; never blocks."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if 0 <= n <= self._size - self._cur and not self._waiters:
                 self._cur += n
                 return True
+        finally:
+            lock.release()
         self._check(n)
         return False
 
@@ -642,7 +653,9 @@ class Semaphore:
         Raises :class:`TimeoutError` after ``timeout`` seconds, having taken nothing (if the grant
         races with the timeout, the grant wins and the call returns normally).
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if 0 <= n <= self._size - self._cur and not self._waiters:
                 self._cur += n
                 return
@@ -651,6 +664,8 @@ class Semaphore:
                 raise TimeoutError(f"Semaphore: {n} units not available")
             w = ThreadWaiter()
             self._waiters[w] = n
+        finally:
+            lock.release()
         if not w.wait(timeout, functools.partial(self._withdraw, w)):
             raise TimeoutError(f"Semaphore.acquire({n}) timed out after {timeout} s")
 
@@ -679,7 +694,9 @@ class Semaphore:
 
         Raises :class:`ValueError` (changing nothing) if more units would be released than held.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             cur = self._cur - n
             if cur < 0 or n < 0:
                 raise ValueError(f"Semaphore: released {n} units, {self._cur} held")
@@ -687,6 +704,8 @@ class Semaphore:
             if not self._waiters:
                 return
             wake = self._grant()
+        finally:
+            lock.release()
         _wake_all(wake)
 
     def __enter__(self) -> Semaphore:

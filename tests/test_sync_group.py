@@ -155,3 +155,25 @@ def test_group_async_go_and_async_wait_under_asyncio_and_trio() -> None:
 
     asyncio.run(main())
     trio.run(main)
+
+
+def test_group_cancelled_async_go_starts_nothing_and_keeps_the_slot_free() -> None:
+    g = Group(limit=1)
+    release = threading.Event()
+    g.go(release.wait, 10)
+    started: list[int] = []
+
+    async def main() -> None:
+        task = asyncio.ensure_future(g.async_go(started.append, 1))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    release.set()
+    g.wait(timeout=10)
+    assert started == []
+    assert g.try_go(started.append, 2)  # the slot was not leaked
+    g.wait(timeout=10)
+    assert started == [2]

@@ -266,3 +266,61 @@ def test_semaphore_stress_weighted_holders_never_exceed_size() -> None:
         f.result(60)
     assert s.available == size and _queued(s) == 0
     assert peak <= size
+
+
+def test_semaphore_stress_random_async_cancellation_never_leaks_units() -> None:
+    """asyncio and trio tasks are cancelled at random while threads release units to them:
+    a cancelled acquire takes nothing, a grant that races the cancel is kept and released."""
+    size = 3
+    s = Semaphore(size)
+    stop = threading.Event()
+
+    def thread_worker() -> None:
+        while not stop.is_set():
+            s.acquire(1, timeout=1)
+            s.release(1)
+
+    async def aio_main() -> None:
+        rnd = random.Random(1)
+
+        for _ in range(150):
+            n = rnd.randint(1, size)
+
+            async def once(n: int = n) -> None:
+                await s.async_acquire(n)
+                try:
+                    await asyncio.sleep(0)
+                finally:
+                    s.release(n)
+
+            tasks = [asyncio.ensure_future(once()) for _ in range(4)]
+            await asyncio.sleep(0)
+            tasks[rnd.randrange(4)].cancel()
+            tasks[rnd.randrange(4)].cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def trio_main() -> None:
+        rnd = random.Random(2)
+
+        async def once(n: int) -> None:
+            with trio.move_on_after(rnd.choice([0, 0.0001, 0.001])):
+                await s.async_acquire(n)
+                try:
+                    await trio.sleep(0)
+                finally:
+                    s.release(n)
+
+        for _ in range(150):
+            async with trio.open_nursery() as nursery:
+                for _ in range(4):
+                    nursery.start_soon(once, rnd.randint(1, size))
+
+    threads = [start_thread(thread_worker) for _ in range(2)]
+    try:
+        asyncio.run(aio_main())
+        trio.run(trio_main)
+    finally:
+        stop.set()
+        for f in threads:
+            f.result(10)
+    assert s.available == size and _queued(s) == 0
