@@ -386,11 +386,12 @@ class Map(MutableMapping[K, V]):
         ``f`` stops the walk by returning False (any false value except None: a callback with
         no ``return`` visits everything). Go's contract holds: no key is visited twice, even
         while other threads store and delete; each value seen is the key's value at some moment
-        during the call, and no consistent snapshot is implied (use :meth:`snapshot` for that);
-        a key stored after the walk started may or may not be visited; a key deleted before the
-        walk reaches it is skipped. The walk takes no lock while ``f`` runs, so ``f`` may call
-        any method of the map. A pending dirty map is promoted first (O(n)), so the walk may
-        cost O(n) even if ``f`` stops at once.
+        during the call, and no consistent snapshot is implied (use :meth:`snapshot` for that).
+        A key present for the whole walk is visited; a key stored after the walk started may or
+        may not be; a key deleted before the walk reaches it is skipped, but :meth:`clear` and
+        :meth:`copy_from` leave a walk already under way on the contents it started with. The
+        walk takes no lock while ``f`` runs, so ``f`` may call any method of the map. A pending
+        dirty map is promoted first (O(n)), so the walk may cost O(n) even if ``f`` stops at once.
 
         Raises TypeError if ``f`` is not callable.
         """

@@ -175,6 +175,21 @@ def test_range_skips_a_key_deleted_before_the_walk_reaches_it() -> None:
     assert seen == first
 
 
+def test_clear_during_range_leaves_the_walk_on_the_contents_it_started_with() -> None:
+    m = Map({i: i for i in range(10)})
+    seen: list[int] = []
+
+    def f(k: int, v: int) -> None:
+        if not seen:
+            m.clear()
+            m.store(100, 100)
+        seen.append(k)
+
+    m.range(f)
+    assert sorted(seen) == list(range(10))
+    assert m.snapshot() == {100: 100}
+
+
 def test_range_rejects_a_non_callable() -> None:
     with pytest.raises(TypeError, match="callable"):
         Map().range(42)  # type: ignore[arg-type]
