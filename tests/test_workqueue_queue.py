@@ -242,8 +242,10 @@ def test_shut_down_forces_a_pending_drain_to_return() -> None:
     assert out == [None]
 
 
-def test_drain_covers_an_item_requeued_by_done() -> None:
-    # client-go TestQueueDrainageUsingShutDownWithDrainWithDirtyItem
+def test_drain_ends_when_processing_empties_even_if_done_requeued_the_item() -> None:
+    # client-go TestQueueDrainageUsingShutDownWithDrainWithDirtyItem; like client-go, whose
+    # Done signals the drain waiter, the drain returns once nothing is being processed, and
+    # the re-queued item is still handed out afterwards.
     q: Queue[str] = Queue()
     q.add("foo")
     gotten, _ = q.get()
@@ -252,12 +254,12 @@ def test_drain_covers_an_item_requeued_by_done() -> None:
     wait_for(lambda: len(q._drainers) == 1)
     assert q.get() == (None, True)  # nothing queued yet: "foo" is dirty while processing
     q.done(gotten)
+    t.join()
+    assert out == [None]
     again, shutdown = q.get()
     assert (again, shutdown) == ("foo", False)
     q.done(again)
     assert q.get() == (None, True)
-    t.join()
-    assert out == [None]
 
 
 def test_shut_down_with_drain_timeout_withdraws_and_a_later_drain_completes() -> None:

@@ -28,10 +28,10 @@ T = TypeVar("T", bound=Hashable)
 MAX_WAIT = 10.0
 """Seconds: the longest the queue goes without re-reading its clock while items wait."""
 
-# A heap entry is a list [ready_at, seq, item, live]. seq is unique, so entries never compare
-# items. An entry superseded by an earlier ready time is marked dead (live=False, item=None) in
-# place and dropped when it reaches the top of the heap.
-_READY, _SEQ, _ITEM, _LIVE = 0, 1, 2, 3
+# A heap entry is a tuple (ready_at, seq, item); seq is unique, so entries never compare items.
+# An entry is live while _waiting[item] is that very tuple; an entry superseded by an earlier
+# ready time stays in the heap, dead, until it reaches the top and is dropped.
+_Entry = tuple[float, int, Any]
 
 
 class DelayingQueue(Queue[T]):
@@ -51,9 +51,9 @@ class DelayingQueue(Queue[T]):
         super().__init__(name, clock, metrics)
         # All fields below are guarded by the queue lock (self._lock).
         # Min-heap of entries; the live ones are exactly the values of _waiting.
-        self._heap: list[list[Any]] = []
+        self._heap: list[_Entry] = []
         # item -> its live entry. Invariant: an item waits at most once, at its earliest time.
-        self._waiting: dict[T, list[Any]] = {}
+        self._waiting: dict[T, _Entry] = {}
         self._seq = itertools.count()
         # The one scheduled callback, due at _timer_at; _timer_gen identifies it, so a callback
         # that was cancelled too late to stop it recognises itself as stale and does nothing.
@@ -90,14 +90,11 @@ class DelayingQueue(Queue[T]):
             else:
                 ready_at = self._clock.now() + seconds
                 old = self._waiting.get(item)
-                if old is not None:
-                    if ready_at >= old[_READY]:
-                        return
-                    old[_LIVE] = False
-                    old[_ITEM] = None
-                entry = [ready_at, next(self._seq), item, True]
+                if old is not None and ready_at >= old[0]:
+                    return  # the pending, earlier time wins
+                entry = (ready_at, next(self._seq), item)
                 heapq.heappush(self._heap, entry)
-                self._waiting[item] = entry
+                self._waiting[item] = entry  # supersedes `old`, now dead in the heap
                 if ready_at < self._timer_at:
                     self._arm(ready_at)
         if w is not None:
@@ -123,14 +120,16 @@ class DelayingQueue(Queue[T]):
             self._timer_at = math.inf
             now = self._clock.now()
             heap = self._heap
+            waiting = self._waiting
             while heap:
                 head = heap[0]
-                if head[_LIVE]:
-                    if head[_READY] > now:
-                        self._arm(head[_READY])
+                item = head[2]
+                if waiting.get(item) is head:  # live
+                    if head[0] > now:
+                        self._arm(head[0])
                         break
-                    del self._waiting[head[_ITEM]]
-                    w = self._add(head[_ITEM])
+                    del waiting[item]
+                    w = self._add(item)
                     if w is not None:
                         wake.append(w)
                 heapq.heappop(heap)

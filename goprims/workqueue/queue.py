@@ -202,8 +202,19 @@ class Queue(Generic[T]):
         * If a worker is processing it right now, it is marked dirty and queued again when
           that worker calls :meth:`done`; it is never handed to a second worker meanwhile.
         """
+        # Inlined _add (the hot path); keep the two in step.
         with self._lock:
-            w = self._add(item)
+            if self._shutting_down or item in self._dirty:
+                return
+            if self._metrics is not None:
+                self._metrics.add(item)
+            self._dirty.add(item)
+            if item in self._processing:
+                return
+            if not self._getters:
+                self._queue.append(item)
+                return
+            w = self._push(item)
         if w is not None:
             w.wake()
 
@@ -218,10 +229,14 @@ class Queue(Generic[T]):
         The item is typed ``T``: on shutdown it is ``None`` (Go's zero value) and must not be
         used.
         """
-        lock = self._lock
-        with lock:
+        with self._lock:
             if self._queue:
-                return self._take(), False
+                item = self._queue.popleft()  # inlined _take
+                self._dirty.discard(item)
+                self._processing.add(item)
+                if self._metrics is not None:
+                    self._metrics.get(item)
+                return item, False
             if self._shutting_down:
                 return None, True  # type: ignore[return-value]
             if timeout is not None and timeout <= 0:
@@ -265,22 +280,23 @@ class Queue(Generic[T]):
         nothing. (client-go would re-queue it a second time if it were waiting, breaking the
         stingy rule; here the call is harmless.)
         """
-        wake: list[Waiter] = []
         with self._lock:
             processing = self._processing
-            if item not in processing:
+            try:
+                processing.remove(item)
+            except KeyError:
                 return
-            processing.remove(item)
             if self._metrics is not None:
                 self._metrics.done(item)
-            if item in self._dirty:
-                w = self._push(item)
-                if w is not None:
-                    wake.append(w)
-            if not processing and self._drainers:
-                wake.extend(self._claim_drainers())
-        for w in wake:
+            w = self._push(item) if item in self._dirty else None
+            # As client-go signals when processing empties, a drain ends here even if the
+            # item was just re-queued (workers still get it; the drain does not wait for it).
+            drainers = self._claim_drainers() if self._drainers and not processing else None
+        if w is not None:
             w.wake()
+        if drainers:
+            for d in drainers:
+                d.wake()
 
     def __len__(self) -> int:
         """Items waiting to be handed out (excluding those being processed). Informational."""
