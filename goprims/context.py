@@ -68,27 +68,47 @@ _ErrKind = type[Canceled] | type[DeadlineExceeded]
 
 # --------------------------------------------------------------------------------- done channels
 
+
+class _DoneChan(Chan[None]):
+    """A context's done channel: receive-only for its users (Go's ``<-chan struct{}``).
+
+    ``send``/``async_send``/``close`` raise :class:`TypeError`, so no observer can fake a
+    cancellation for the others; the context closes it with ``Chan.close``.
+    """
+
+    __slots__ = ()
+
+    def send(self, value: None, timeout: float | None = None) -> None:
+        raise TypeError("a context's done() channel is receive-only")
+
+    async def async_send(self, value: None, timeout: float | None = None) -> None:
+        raise TypeError("a context's done() channel is receive-only")
+
+    def close(self) -> None:
+        raise TypeError("a context's done() channel is closed by cancelling its context")
+
+
 _chan_lock = threading.Lock()
-_never: Chan[None] | None = None  # background's done channel: never closed
-_closed: Chan[None] | None = None  # shared by contexts that were done before done() was called
+_never: _DoneChan | None = None  # background's done channel: never closed
+_closed: _DoneChan | None = None  # shared by contexts that were done before done() was called
 
 
-def _never_chan() -> Chan[None]:
+def _never_chan() -> _DoneChan:
     global _never
     if _never is None:
         with _chan_lock:
             if _never is None:
-                _never = Chan(0)
+                _never = _DoneChan(0)
     return _never
 
 
-def _closed_chan() -> Chan[None]:
+def _closed_chan() -> _DoneChan:
     global _closed
     if _closed is None:
         with _chan_lock:
             if _closed is None:
-                ch: Chan[None] = Chan(0)
-                ch.close()
+                ch = _DoneChan(0)
+                Chan.close(ch)
                 _closed = ch
     return _closed
 
@@ -113,6 +133,8 @@ class Context:
 
     def done(self) -> Chan[None]:
         """A channel that is closed once this context is cancelled, and never receives a value.
+
+        It is receive-only: ``send`` and ``close`` on it raise :class:`TypeError`.
 
         Never closed for :func:`background` and for contexts derived only through
         :func:`with_value` from it. Repeated calls may return different (equivalent) channels
@@ -180,7 +202,7 @@ class _CancelCtx(Context):
         #   _children: the cancellable nodes registered below this one (each has _anchor = self).
         # _err is read without the lock by err(): it is written before _done is closed.
         self._err: Canceled | DeadlineExceeded | None = None
-        self._done: Chan[None] | None = None  # created on first done() call
+        self._done: _DoneChan | None = None  # created on first done() call
         self._children: dict[_CancelCtx, None] | None = {}
         self._timer: _clock.TimerHandle | None = None
         # The ancestor this node is registered with (to detach from it on cancel). Written
@@ -193,7 +215,7 @@ class _CancelCtx(Context):
             return d
         with self._lock:
             if self._done is None:
-                self._done = _closed_chan() if self._err is not None else Chan(0)
+                self._done = _closed_chan() if self._err is not None else _DoneChan(0)
             return self._done
 
     def _attach(self) -> None:
@@ -228,7 +250,7 @@ class _CancelCtx(Context):
                     continue
                 node._err = kind()
                 if node._done is not None:
-                    node._done.close()
+                    Chan.close(node._done)
                 children = node._children
                 node._children = None
                 timer = node._timer
@@ -329,6 +351,13 @@ def with_deadline(
     ctx = _CancelCtx(parent)
     ctx._dl = (when, clk)
     ctx._attach()
+    if ctx._err is None:  # else born done (the parent was done): no timer
+        _arm(ctx, when, clk)
+    return ctx, _canceller(ctx)
+
+
+def _arm(ctx: _CancelCtx, when: float, clk: _clock.Clock) -> None:
+    """Cancel ``ctx`` with DeadlineExceeded now if ``when`` has passed, else at ``when``."""
     if clk.now() >= when:
         ctx._cancel(DeadlineExceeded)
     else:
@@ -339,7 +368,6 @@ def with_deadline(
                 ctx._timer = timer
         if not keep:  # cancelled meanwhile (by the parent): nobody else will stop the timer
             timer.cancel()
-    return ctx, _canceller(ctx)
 
 
 def with_timeout(

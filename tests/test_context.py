@@ -339,3 +339,17 @@ def test_done_recv_ok_from_asyncio_and_trio_directly() -> None:
 
     assert asyncio.run(aio()) is False
     assert trio.run(wait_done) is False
+
+
+def test_done_channel_is_receive_only_for_users() -> None:
+    ctx, cancel = with_cancel(background())
+    for c in (ctx, background()):
+        with pytest.raises(TypeError):
+            c.done().close()
+        with pytest.raises(TypeError):
+            c.done().send(None, timeout=0)
+        with pytest.raises(TypeError):
+            asyncio.run(c.done().async_send(None))
+        assert not is_done(c) and c.err() is None
+    cancel()
+    assert is_done(ctx)
