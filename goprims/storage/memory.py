@@ -168,7 +168,7 @@ class MemoryStorage:
         (:class:`ResourceExpired`); the current state is returned either way."""
         rv = parse_resource_version(resource_version)
         with self._lock:
-            self._check_version(rv, resource_version, "list")
+            self._check_version(rv, str(resource_version), "list")
             snapshot = [rec.obj for _, rec in self._scan(prefix)]
             rev = self._rev
         return ListResult([copy_object(o) for o in snapshot], str(rev))
@@ -330,7 +330,7 @@ class MemoryStorage:
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         rv = parse_resource_version(resource_version)
         with self._lock:
-            self._check_version(rv, resource_version, "watch")
+            self._check_version(rv, str(resource_version), "watch")
             if rv == 0:
                 w = _MemoryWatch(self, prefix, self._rev)
                 for key, rec in self._scan(prefix):
