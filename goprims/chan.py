@@ -435,10 +435,12 @@ class Chan(Generic[T]):
             r.wake()
         return True
 
-    def _drain(self) -> None:
-        """Discard buffered values (a stopped timer's stale tick)."""
+    def _drain(self) -> bool:
+        """Discard buffered values (a stopped timer's stale tick). True if there were any."""
         with self._lock:
+            had = bool(self._buf)
             self._buf.clear()
+        return had
 
 
 class _AsyncChanIter(Generic[T]):
@@ -692,17 +694,23 @@ class Timer:
         """Cancel the pending fire and drop an unreceived value. Lock held."""
         h, self._handle = self._handle, None
         self._gen += 1
-        pending = h is not None and h.cancel()
-        self.c._drain()
-        return pending
+        # Go >= 1.23: pending if the fire had not happened yet -- including one already taken
+        # off the schedule and waiting for our lock, which the generation bump now suppresses --
+        # or if its value was still unreceived (drained here).
+        if h is not None:
+            h.cancel()
+        drained = self.c._drain()
+        return h is not None or drained
 
     def stop(self) -> bool:
-        """Stop the timer. True if it was still pending (it will not fire)."""
+        """Stop the timer. True if it stopped it: the timer had not fired, or its value was
+        not received yet (it is discarded, as in Go >= 1.23). False if it was already stopped
+        or its value was received."""
         with self._lock:
             return self._disarm()
 
     def reset(self, seconds: float) -> bool:
-        """Re-arm the timer to fire ``seconds`` from now. True if it was still pending."""
+        """Re-arm the timer to fire ``seconds`` from now. Returns what :meth:`stop` would."""
         with self._lock:
             pending = self._disarm()
             self._arm(seconds)
