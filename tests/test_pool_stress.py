@@ -1,0 +1,94 @@
+"""Pool under load: exact execution counts with many submitters, and no thread left behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+from test_pool_support import Pools, Spawner, pools_fixture, spawn_fixture, worker_threads
+
+__all__ = ["pools_fixture", "spawn_fixture"]
+
+
+def test_100k_tasks_from_8_submitters_each_run_exactly_once(pools: Pools, spawn: Spawner) -> None:
+    n_threads, per_thread = 8, 12_500
+    panics: list[BaseException] = []  # a failing go() task would show up here
+    # Bounded (submitters block) with a short expiry (workers churn).
+    p = pools(6, expiry=0.05, panic_handler=panics.append)
+    counts = bytearray(n_threads * per_thread)
+
+    def bump(i: int) -> None:
+        counts[i] += 1
+
+    def submitter(k: int) -> int:
+        base = k * per_thread
+        futures = []
+        for j in range(per_thread):
+            if j % 2:
+                p.go(bump, base + j)
+            else:
+                futures.append(p.submit(bump, base + j))
+        for f in futures:
+            f.result(30)
+        return len(futures)
+
+    submitted = [spawn(submitter, k) for k in range(n_threads)]
+    assert sum(f.result(60) for f in submitted) == n_threads * per_thread // 2
+    threads = worker_threads(p)
+    p.release(timeout=30)  # every go() task has finished too
+    assert panics == []
+    assert counts.count(1) == len(counts)  # each task ran once: none lost, none twice
+    assert p.running == 0 and p.idle == 0 and p.waiting == 0
+    assert not any(t.is_alive() for t in threads) and not worker_threads(p)
+
+
+def test_no_thread_of_a_pool_survives_release_after_mixed_work(pools: Pools) -> None:
+    before = threading.active_count()
+    p = pools(expiry=5)
+    gates = [threading.Event() for _ in range(10)]
+    fs = [p.submit(g.wait, 5) for g in gates]
+    for g in gates:
+        g.set()
+    for f in fs:
+        assert f.result(5)
+    p.tune(3)
+    assert threading.active_count() > before
+    p.release(5)
+    assert threading.active_count() == before
+
+
+def test_pools_keep_working_in_a_forked_child() -> None:
+    script = textwrap.dedent(
+        """
+        import os, sys, threading
+        import goprims.pool as gp
+        from goprims.pool import Pool
+
+        p = Pool(2, expiry=5)
+        assert p.submit(pow, 2, 2).result(5) == 4          # a parked idle worker now exists
+        assert gp.default_pool().submit(pow, 2, 3).result(5) == 8
+        pid = os.fork()
+        if pid == 0:
+            try:
+                assert p.idle == 0                             # the parent's worker is not here
+                assert p.submit(pow, 3, 2).result(5) == 9      # a new worker is started
+                assert gp.default_pool().submit(pow, 2, 5).result(5) == 32
+                p.release(5)
+            except BaseException:
+                import traceback; traceback.print_exc()
+                os._exit(1)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        p.release(5)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
