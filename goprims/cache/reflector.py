@@ -1,0 +1,290 @@
+"""Reflector: keeps a store in step with a ListerWatcher (client-go ``tools/cache/reflector.go``,
+v0.32 behaviour).
+
+``list_and_watch`` lists, replaces the store's contents with the list, then watches from the
+list's resourceVersion and applies every event to the store. Its resourceVersion rules:
+
+* the first list asks for ``"0"`` (any cached state will do), a relist asks for the last synced
+  version, and after a ``ResourceExpired`` (410 Gone) list it asks for ``""`` (a consistent read),
+  retrying at once;
+* a watch that closes cleanly is reopened from the last synced version, with no relist;
+* a watch that ends with ``ResourceExpired`` returns normally so that ``run`` relists at the last
+  version (not ``""``: a list at a version means "at least this fresh");
+* every event, bookmarks included, advances the last synced version;
+* a watch that closes within 1 s having delivered no event is an error ("very short watch").
+
+``run`` repeats ``list_and_watch`` until ``stop``, sleeping a backoff between rounds: 0.8 s
+doubling with full jitter (each wait is ``d + random() * d``) up to 30 s, reset to 0.8 s after
+2 minutes without a backoff. ``stop`` is a :class:`~goprims.chan.Chan` closed by the caller, or a
+:class:`~goprims.context.Context`. Time is read from the injectable clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from goprims import clock as _clock
+from goprims.cache.keys import CacheKeyError, object_resource_version
+from goprims.cache.listwatch import EventType, ListerWatcher, ResourceExpired, Watch
+from goprims.chan import Chan, Recv, after, go, select
+
+__all__ = ["Backoff", "Reflector", "ReflectorStore", "stop_chan"]
+
+log = logging.getLogger("goprims.cache.reflector")
+
+
+class ReflectorStore(Protocol):
+    """What a reflector writes to: a Store/Indexer or a DeltaFIFO."""
+
+    def add(self, obj: Any) -> None: ...
+    def update(self, obj: Any) -> None: ...
+    def delete(self, obj: Any) -> None: ...
+    def replace(self, items: list[Any], resource_version: str) -> None: ...
+    def resync(self) -> None: ...
+
+
+def stop_chan(stop: Any) -> Chan[Any]:
+    """The channel that closes on stop: ``stop`` itself if it is a Chan, ``stop.done()`` for a
+    Context. Anything else raises :class:`TypeError`."""
+    if isinstance(stop, Chan):
+        return stop
+    done = getattr(stop, "done", None)
+    if callable(done):
+        ch = done()
+        if isinstance(ch, Chan):
+            return ch
+    raise TypeError(f"stop must be a Chan or a Context, not {type(stop).__name__}")
+
+
+def _stopped(stop: Chan[Any]) -> bool:
+    return stop.closed  # a stop channel is only ever closed, and never reopens
+
+
+def _sleep(stop: Chan[Any], seconds: float, clock: _clock.Clock) -> bool:
+    """Wait ``seconds`` on ``clock`` unless ``stop`` closes first. True if stopped."""
+    return select(Recv(stop), Recv(after(seconds, clock=clock))).index == 0
+
+
+class Backoff:
+    """client-go's exponential backoff manager: ``initial`` doubling to ``cap`` with full jitter,
+    reset to ``initial`` once ``reset_after`` seconds pass without a backoff."""
+
+    def __init__(
+        self,
+        clock: _clock.Clock,
+        initial: float = 0.8,
+        cap: float = 30.0,
+        reset_after: float = 120.0,
+        jitter: float = 1.0,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._clock = clock
+        self._initial = initial
+        self._cap = cap
+        self._reset_after = reset_after
+        self._jitter = jitter
+        self._rand = rand
+        self._next = initial
+        self._last: float | None = None
+
+    def next(self) -> float:
+        """The next wait in seconds."""
+        now = self._clock.now()
+        if self._last is not None and now - self._last >= self._reset_after:
+            self._next = self._initial
+        self._last = now
+        d = self._next
+        self._next = min(d * 2.0, self._cap)
+        return d + self._rand() * self._jitter * d
+
+
+class _WatchEnded(Exception):
+    """Internal: the watch stream ended because stop closed."""
+
+
+class Reflector:
+    """Mirror a ListerWatcher into ``store`` (see the module docstring for the rules).
+
+    ``store`` is anything with ``add/update/delete/replace/resync`` (a Store, an Indexer or a
+    DeltaFIFO). ``resync_period > 0`` calls ``store.resync()`` every period while watching, if
+    ``should_resync()`` (when given) agrees. Errors of one round go to ``watch_error_handler(
+    reflector, err)`` (default: logged) and ``run`` backs off and relists.
+    """
+
+    def __init__(
+        self,
+        lw: ListerWatcher,
+        store: ReflectorStore,
+        *,
+        resync_period: float = 0,
+        clock: _clock.Clock | None = None,
+        should_resync: Callable[[], bool] | None = None,
+        watch_error_handler: Callable[[Reflector, BaseException], None] | None = None,
+        name: str = "reflector",
+    ) -> None:
+        if resync_period < 0:
+            raise ValueError(f"resync_period must be >= 0, got {resync_period}")
+        self.lw = lw
+        self.store = store
+        self.resync_period = resync_period
+        self.clock = _clock.resolve(clock)
+        self.should_resync = should_resync
+        self.watch_error_handler = watch_error_handler or default_watch_error_handler
+        self.name = name
+        self._lock = threading.Lock()
+        self._last_sync_rv = ""  # guarded by _lock
+        self._rv_unavailable = False  # the last version expired: list at "" next
+        self.backoff = Backoff(self.clock)
+
+    def last_sync_resource_version(self) -> str:
+        """The resourceVersion of the last list or watch event applied (``""`` before any)."""
+        with self._lock:
+            return self._last_sync_rv
+
+    def _set_rv(self, rv: str) -> None:
+        with self._lock:
+            self._last_sync_rv = rv
+
+    def _relist_rv(self) -> str:
+        if self._rv_unavailable:
+            return ""
+        rv = self.last_sync_resource_version()
+        return rv if rv else "0"
+
+    # ---------------------------------------------------------------- run
+
+    def run(self, stop: Any) -> None:
+        """``list_and_watch`` until ``stop`` closes, backing off between rounds."""
+        stop_ch = stop_chan(stop)
+        while not _stopped(stop_ch):
+            try:
+                self.list_and_watch(stop_ch)
+            except Exception as err:
+                self.watch_error_handler(self, err)
+            if _sleep(stop_ch, self.backoff.next(), self.clock):
+                return
+
+    def list_and_watch(self, stop: Any) -> None:
+        """List, then watch until ``stop`` closes or the watch ends (see the module docstring).
+
+        Raises list errors (other than expiry, which is retried at once with a consistent read)
+        and watch errors; returns normally on stop, on a clean watch close, or on expiry.
+        """
+        stop_ch = stop_chan(stop)
+        self._list(stop_ch)
+        if _stopped(stop_ch):
+            return
+        resync_done: Chan[None] = Chan()
+        if self.resync_period > 0:
+            go(self._resync_loop, stop_ch, resync_done)
+        try:
+            self._watch_loop(stop_ch)
+        finally:
+            resync_done.close()
+
+    def _list(self, stop: Chan[Any]) -> None:
+        rv = self._relist_rv()
+        try:
+            result = self.lw.list(rv)
+        except ResourceExpired:
+            self._rv_unavailable = True
+            result = self.lw.list("")
+        self._rv_unavailable = False
+        if _stopped(stop):
+            return
+        self.store.replace(list(result.items), result.resource_version)
+        self._set_rv(result.resource_version)
+
+    def _resync_loop(self, stop: Chan[Any], done: Chan[None]) -> None:
+        while True:
+            sel = select(Recv(stop), Recv(done), Recv(after(self.resync_period, clock=self.clock)))
+            if sel.index != 2:
+                return
+            if self.should_resync is None or self.should_resync():
+                try:
+                    self.store.resync()
+                except Exception as err:  # ends this resync loop, as client-go's resyncerrc
+                    log.error("%s: resync failed: %s", self.name, err)
+                    return
+
+    def _watch_loop(self, stop: Chan[Any]) -> None:
+        while not _stopped(stop):
+            w = self.lw.watch(self.last_sync_resource_version())
+            try:
+                outcome = self._handle_watch(w, stop)
+            except ResourceExpired as err:
+                log.info("%s: watch expired (%s); relisting", self.name, err)
+                return
+            finally:
+                w.stop()
+            if outcome == "stopped":
+                return
+            # a clean close: reopen from the last version, no relist
+
+    def _handle_watch(self, w: Watch, stop: Chan[Any]) -> str:
+        # A helper closes the watch when stop closes, so iteration below never outlives stop.
+        finished: Chan[None] = Chan()
+
+        def stop_watch_on_stop() -> None:
+            if select(Recv(stop), Recv(finished)).index == 0:
+                w.stop()
+
+        go(stop_watch_on_stop)
+        start = self.clock.now()
+        events = 0
+        store = self.store
+        try:
+            for ev in w:
+                if _stopped(stop):
+                    return "stopped"
+                t = ev.type
+                obj = ev.object
+                if t == EventType.ERROR:
+                    raise WatchError(obj)
+                try:
+                    if t == EventType.ADDED:
+                        store.add(obj)
+                    elif t == EventType.MODIFIED:
+                        store.update(obj)
+                    elif t == EventType.DELETED:
+                        store.delete(obj)
+                    elif t != EventType.BOOKMARK:
+                        log.warning("%s: unknown watch event type %r skipped", self.name, t)
+                        continue
+                except Exception as err:  # a store error is logged, the watch goes on
+                    log.error("%s: unable to apply %s event: %s", self.name, t, err)
+                rv = _resource_version(obj)
+                if rv:
+                    self._set_rv(rv)
+                events += 1
+        finally:
+            finished.close()
+        if _stopped(stop):
+            return "stopped"
+        if events == 0 and self.clock.now() - start < 1.0:
+            raise WatchError("very short watch: the watch closed within 1 s with no events")
+        return "closed"
+
+
+class WatchError(RuntimeError):
+    """A watch delivered an ERROR event, or closed suspiciously early."""
+
+
+def default_watch_error_handler(r: Reflector, err: BaseException) -> None:
+    """Log a reflector round's error (expiry at info level, the rest as warnings)."""
+    if isinstance(err, ResourceExpired):
+        log.info("%s: %s", r.name, err)
+    else:
+        log.warning("%s: list/watch failed: %s", r.name, err)
+
+
+def _resource_version(obj: Any) -> str:
+    """The object's resourceVersion, ``""`` when it has none (e.g. a bare ERROR status)."""
+    try:
+        return object_resource_version(obj)
+    except CacheKeyError:
+        return ""
