@@ -36,12 +36,16 @@ __all__ = [
     "Canceled",
     "Context",
     "DeadlineExceeded",
+    "after_func",
     "background",
+    "cause",
     "todo",
     "with_cancel",
+    "with_cancel_cause",
     "with_deadline",
     "with_timeout",
     "with_value",
+    "without_cancel",
 ]
 
 CancelFunc = Callable[[], None]
@@ -173,6 +177,20 @@ class Context:
         return f"<{type(self).__name__} err={self.err()!r}>"
 
 
+class _WithoutCancel(Context):
+    """:func:`without_cancel`: the parent's values, none of its cancellation or deadline."""
+
+    __slots__ = ()
+
+    def __init__(self, parent: Context) -> None:
+        self._parent = parent
+        self._canceler = None
+        self._dl = None
+
+    def __repr__(self) -> str:
+        return f"<without_cancel of {self._parent!r}>"
+
+
 class _Background(Context):
     __slots__ = ("_name",)
 
@@ -189,7 +207,7 @@ class _Background(Context):
 class _CancelCtx(Context):
     """A cancellable node (with_cancel); with a timer it is a with_deadline node."""
 
-    __slots__ = ("_anchor", "_children", "_done", "_err", "_lock", "_timer")
+    __slots__ = ("_anchor", "_cause", "_children", "_done", "_err", "_lock", "_timer")
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
@@ -198,10 +216,12 @@ class _CancelCtx(Context):
         self._lock = threading.Lock()
         # Invariants, under _lock:
         #   _err is None <=> not cancelled; it is set once and never changes afterwards;
+        #   _cause is set together with _err: the cancel cause, or _err itself;
         #   _err is not None => _children is None, _timer is None, and _done (if created) closed;
         #   _children: the cancellable nodes registered below this one (each has _anchor = self).
         # _err is read without the lock by err(): it is written before _done is closed.
         self._err: Canceled | DeadlineExceeded | None = None
+        self._cause: BaseException | None = None
         self._done: _DoneChan | None = None  # created on first done() call
         self._children: dict[_CancelCtx, None] | None = {}
         self._timer: _clock.TimerHandle | None = None
@@ -229,11 +249,17 @@ class _CancelCtx(Context):
                 assert anc._children is not None
                 anc._children[self] = None
                 self._anchor = anc
+            cause = anc._cause
         if err is not None:
-            self._cancel(type(err), detach=False)
+            self._cancel(type(err), cause, detach=False)
 
-    def _cancel(self, kind: _ErrKind, detach: bool = True) -> None:
+    def _cancel(
+        self, kind: _ErrKind, cause: BaseException | None = None, detach: bool = True
+    ) -> None:
         """Cancel this node and its whole subtree with ``kind`` errors (no-op if done).
+
+        ``cause`` (default: each node's own error) is what :func:`cause` reports for every node
+        of the subtree. After-func nodes of the subtree start their function.
 
         Iterative, so arbitrarily deep trees cannot exhaust the stack. Each node is marked under
         its own lock only; a parent's children are handed over under its lock, so a child
@@ -248,7 +274,8 @@ class _CancelCtx(Context):
                     if first:
                         return
                     continue
-                node._err = kind()
+                node._err = err = kind()
+                node._cause = err if cause is None else cause
                 if node._done is not None:
                     Chan.close(node._done)
                 children = node._children
@@ -260,6 +287,8 @@ class _CancelCtx(Context):
                 timer.cancel()
             if children:
                 stack.extend(children)
+            if type(node) is _AfterFuncCtx:
+                node._start()
         if detach:
             self._detach()
 
@@ -274,6 +303,42 @@ class _CancelCtx(Context):
 
     def _expire(self) -> None:
         self._cancel(DeadlineExceeded)
+
+
+class _AfterFuncCtx(_CancelCtx):
+    """The hidden node of :func:`after_func`: "cancelling" it starts ``fn`` in a new thread;
+    ``stop()`` marks it done without starting ``fn``."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, parent: Context, fn: Callable[[], object]) -> None:
+        _CancelCtx.__init__(self, parent)
+        self._fn: Callable[[], object] | None = fn
+
+    def _start(self) -> None:
+        fn = self._fn
+        self._fn = None
+        if fn is not None:
+            threading.Thread(
+                target=_run_reporting, args=(fn,), name="goprims-after-func", daemon=True
+            ).start()
+
+    def stop(self) -> bool:
+        with self._lock:
+            if self._err is not None:
+                return False  # fn was started (or stop was called before)
+            self._err = self._cause = Canceled("after_func stopped")
+            self._children = None
+            self._fn = None
+        self._detach()
+        return True
+
+
+def _run_reporting(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except BaseException as exc:
+        _clock.report_exception(exc)
 
 
 class _ValueCtx(Context):
@@ -322,6 +387,59 @@ def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
     ctx = _CancelCtx(parent)
     ctx._attach()
     return ctx, _canceller(ctx)
+
+
+def with_cancel_cause(
+    parent: Context,
+) -> tuple[Context, Callable[[BaseException | None], None]]:
+    """Go 1.20's ``WithCancelCause``: :func:`with_cancel` whose cancel function takes a cause.
+
+    ``cancel(cause)`` cancels the child (``err()`` is still a :class:`Canceled`) and records
+    ``cause``, which :func:`cause` then reports for the child and all its descendants;
+    ``cancel(None)`` records the :class:`Canceled` itself. Only the first cancellation counts.
+    """
+    _check_parent(parent)
+    ctx = _CancelCtx(parent)
+    ctx._attach()
+
+    def cancel(cause: BaseException | None) -> None:
+        """Cancel the context with ``cause`` (only the first call has an effect)."""
+        ctx._cancel(Canceled, cause)
+
+    return ctx, cancel
+
+
+def cause(ctx: Context) -> BaseException | None:
+    """Go 1.20's ``context.Cause``: why ``ctx`` was cancelled.
+
+    ``None`` while ``ctx`` is not done. Otherwise the cause given to the ``cancel(cause)`` of
+    :func:`with_cancel_cause` that cancelled it (its own or an ancestor's), or else the same
+    value as ``ctx.err()``.
+    """
+    c = ctx._canceler
+    return None if c is None else c._cause
+
+
+def after_func(ctx: Context, fn: Callable[[], object]) -> Callable[[], bool]:
+    """Go 1.21's ``context.AfterFunc``: call ``fn()`` in a new thread once ``ctx`` is done.
+
+    If ``ctx`` is already done, ``fn`` starts at once. Returns ``stop()``, which unregisters
+    ``fn``: it returns True if that prevented ``fn`` from being started, False if ``fn`` was
+    already started (or ``stop`` was already called). ``fn`` never runs for a context that can
+    never be cancelled. An exception escaping ``fn`` goes to :func:`threading.excepthook`.
+    """
+    _check_parent(ctx)
+    node = _AfterFuncCtx(ctx, fn)
+    node._attach()
+    return node.stop
+
+
+def without_cancel(parent: Context) -> Context:
+    """Go 1.21's ``WithoutCancel``: a context with ``parent``'s values that is never cancelled
+    when ``parent`` is (no deadline, ``done()`` never closed, ``err()`` None). Useful for work that
+    must outlive the request that started it, such as cleanup or audit logging."""
+    _check_parent(parent)
+    return _WithoutCancel(parent)
 
 
 def _canceller(ctx: _CancelCtx) -> CancelFunc:

@@ -735,7 +735,8 @@ class Group:
     ``Group(ctx=None, limit=None)``: :attr:`ctx` is a child of ``ctx`` (of
     :func:`goprims.context.background` when ``None``) that is cancelled by the first task that
     raises, or when :meth:`wait` returns, whichever comes first (errgroup's ``WithContext``).
-    Tasks should watch ``group.ctx`` to stop early. ``limit`` bounds how many tasks run at once:
+    Tasks should watch ``group.ctx`` to stop early; ``goprims.context.cause(group.ctx)`` is the
+    first exception (as errgroup cancels with ``cancel(err)``). ``limit`` bounds how many tasks run at once:
     :meth:`go` blocks (FIFO) while ``limit`` tasks are running, :meth:`try_go` declines instead.
     ``None`` means no limit; ``limit < 1`` raises :class:`ValueError`.
 
@@ -753,7 +754,7 @@ class Group:
             raise ValueError(f"Group limit must be >= 1 or None, got {limit}")
         parent = _context.background() if ctx is None else ctx
         self.ctx: Context
-        self.ctx, self._cancel = _context.with_cancel(parent)
+        self.ctx, self._cancel = _context.with_cancel_cause(parent)
         self._lock = _Lock()
         self._err: BaseException | None = None  # the first error; set once, under _lock
         self._sem = None if limit is None else Semaphore(limit)
@@ -808,7 +809,7 @@ class Group:
                 if first:
                     self._err = exc
             if first:
-                self._cancel()
+                self._cancel(exc)
         finally:
             self._finished()
 
@@ -819,14 +820,14 @@ class Group:
         not cancelled, and ``wait`` may be called again).
         """
         self._wg.wait(timeout)
-        self._cancel()
+        self._cancel(self._err)
         if self._err is not None:
             raise self._err
 
     async def async_wait(self, timeout: float | None = None) -> None:
         """:meth:`wait` for asyncio and trio tasks."""
         await self._wg.async_wait(timeout)
-        self._cancel()
+        self._cancel(self._err)
         if self._err is not None:
             raise self._err
 

@@ -17,12 +17,16 @@ from goprims.context import (
     Canceled,
     Context,
     DeadlineExceeded,
+    after_func,
     background,
+    cause,
     todo,
     with_cancel,
+    with_cancel_cause,
     with_deadline,
     with_timeout,
     with_value,
+    without_cancel,
 )
 
 
@@ -353,3 +357,81 @@ def test_done_channel_is_receive_only_for_users() -> None:
         assert not is_done(c) and c.err() is None
     cancel()
     assert is_done(ctx)
+
+
+# ------------------------------------------------------------------- cause, after_func, without
+
+
+def test_cancel_cause_reaches_descendants_and_err_stays_canceled() -> None:
+    parent, cancel = with_cancel_cause(background())
+    child, _ = with_cancel(parent)
+    grandchild = with_value(child, "k", 1)
+    assert cause(parent) is None and cause(background()) is None
+    why = ConnectionResetError("peer went away")
+    cancel(why)
+    cancel(ValueError("later"))  # only the first cancellation counts
+    for c in (parent, child, grandchild):
+        assert isinstance(c.err(), Canceled)
+        assert cause(c) is why
+    late, _ = with_cancel(parent)  # born done, with the same cause
+    assert cause(late) is why
+
+
+def test_cause_without_explicit_cause_is_err() -> None:
+    clock = FakeClock()
+    ctx, cancel = with_cancel_cause(background())
+    cancel(None)
+    assert cause(ctx) is ctx.err()
+    timed, cancel_timed = with_timeout(background(), 1, clock=clock)
+    clock.step(1)
+    assert cause(timed) is timed.err()
+    assert isinstance(cause(timed), DeadlineExceeded)
+    cancel_timed()
+
+
+def test_after_func_runs_once_ctx_is_done_and_stop_prevents_it() -> None:
+    ctx, cancel = with_cancel(background())
+    ran = threading.Event()
+    stop = after_func(ctx, ran.set)
+    stopped = threading.Event()
+    stop_other = after_func(ctx, stopped.set)
+    assert stop_other() is True  # prevented
+    assert stop_other() is False
+    assert not ran.is_set()
+    cancel()
+    assert ran.wait(10)
+    assert stop() is False  # already started
+    assert not stopped.is_set()
+
+
+def test_after_func_on_a_done_ctx_starts_at_once_and_never_on_background() -> None:
+    ctx, cancel = with_cancel(background())
+    cancel()
+    ran = threading.Event()
+    stop = after_func(ctx, ran.set)
+    assert ran.wait(10)
+    assert stop() is False
+    never = threading.Event()
+    assert after_func(background(), never.set)() is True
+    assert not never.is_set()
+
+
+def test_after_func_stop_detaches_from_the_parent() -> None:
+    ctx, cancel = with_cancel(background())
+    for _ in range(50):
+        after_func(ctx, print)()
+    assert ctx._children == {}  # type: ignore[attr-defined]
+    cancel()
+
+
+def test_without_cancel_keeps_values_but_not_cancellation_or_deadline() -> None:
+    clock = FakeClock()
+    parent, cancel = with_timeout(with_value(background(), "user", "ann"), 5, clock=clock)
+    detached = without_cancel(parent)
+    child, cancel_child = with_cancel(detached)
+    cancel()
+    assert isinstance(parent.err(), Canceled)
+    assert detached.err() is None and detached.deadline() is None and not is_done(detached)
+    assert child.err() is None and child.value("user") == "ann"
+    cancel_child()
+    assert isinstance(child.err(), Canceled)

@@ -9,7 +9,7 @@ import pytest
 import trio
 from test_sync_support import start_thread, wait_until
 
-from goprims.context import Canceled, background, with_cancel
+from goprims.context import Canceled, background, cause, with_cancel
 from goprims.sync import Barrier, Group
 
 
@@ -58,6 +58,7 @@ def test_group_first_error_wins_and_cancels_ctx() -> None:
         g.wait(timeout=10)
     assert info.value is first
     assert len(observed) == 1 and isinstance(observed[0], Canceled)
+    assert cause(g.ctx) is first  # errgroup cancels its context with the first error
 
 
 def test_group_limit_is_never_exceeded_and_is_reached() -> None:
