@@ -736,8 +736,8 @@ class Group:
     :func:`goprims.context.background` when ``None``) that is cancelled by the first task that
     raises, or when :meth:`wait` returns, whichever comes first (errgroup's ``WithContext``).
     Tasks should watch ``group.ctx`` to stop early; ``goprims.context.cause(group.ctx)`` is the
-    first exception (as errgroup cancels with ``cancel(err)``). ``limit`` bounds how many tasks run at once:
-    :meth:`go` blocks (FIFO) while ``limit`` tasks are running, :meth:`try_go` declines instead.
+    first exception (errgroup cancels with ``cancel(err)``). ``limit`` bounds how many tasks run
+    at once: :meth:`go` blocks (FIFO) while ``limit`` tasks run, :meth:`try_go` declines instead.
     ``None`` means no limit; ``limit < 1`` raises :class:`ValueError`.
 
     :meth:`wait` blocks until every task started so far has finished, then raises the first
