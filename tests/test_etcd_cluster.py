@@ -107,3 +107,21 @@ def test_an_informer_on_every_endpoint_rides_out_a_member_kill_and_restart_under
     # The restarted member caught up: a client of that member alone sees the same contents.
     with EtcdStorage(endpoints[0], PREFIX) as only_m0:
         assert contents(only_m0, "") == expected
+
+
+def test_a_watch_on_a_member_that_lost_quorum_fails_instead_of_hanging(
+    cluster: EtcdCluster,
+) -> None:
+    # Watches ask etcd to require a leader, so a member cut off from its quorum cancels them
+    # ("no leader") rather than serving a stream on which nothing will ever arrive.
+    with EtcdStorage(cluster.endpoints[0], PREFIX, request_timeout=3.0) as s:
+        w = s.watch("", "")
+        w.MAX_REOPEN_ATTEMPTS = 2  # give up after one retry (the default backs off ~4 s)
+        s.create("a", {"metadata": {"name": "a"}})
+        assert w.next_event(timeout=10) is not None
+        cluster.kill(1)
+        cluster.kill(2)
+        with pytest.raises(StorageUnavailable, match="no endpoint kept a watch open"):
+            w.next_event(timeout=30)
+        with pytest.raises(StorageUnavailable, match="no leader"):
+            s.get("a")

@@ -31,6 +31,7 @@ import contextlib
 import http.client
 import json
 import socket
+import ssl
 import threading
 import urllib.parse
 from typing import Any
@@ -75,8 +76,9 @@ class StorageUnavailable(StorageError, ConnectionError):
     """
 
 
-class EtcdError(Exception):
-    """An error answered by etcd: ``code`` is the gRPC status code, ``message`` etcd's text."""
+class EtcdError(StorageError):
+    """An error answered by etcd that no storage error describes (e.g. a value over etcd's
+    ``--max-request-bytes``): ``code`` is the gRPC status code, ``message`` etcd's text."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"etcd error {code}: {message}")
@@ -122,13 +124,14 @@ def prefix_end(prefix: bytes) -> bytes:
 class _Endpoint:
     """One etcd client URL and its pool of idle connections (guarded by ``lock``)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ssl_context: ssl.SSLContext | None) -> None:
         raw = url if "://" in url else f"http://{url}"
         parts = urllib.parse.urlsplit(raw)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an etcd client URL: {url!r} (expected http[s]://host:port)")
         self.url = f"{parts.scheme}://{parts.netloc}"
         self.https = parts.scheme == "https"
+        self.ssl_context = ssl_context
         self.host = parts.hostname
         self.port = parts.port or 2379
         self.lock = threading.Lock()
@@ -136,7 +139,9 @@ class _Endpoint:
 
     def new_connection(self, connect_timeout: float) -> http.client.HTTPConnection:
         if self.https:
-            return http.client.HTTPSConnection(self.host, self.port, timeout=connect_timeout)
+            return http.client.HTTPSConnection(
+                self.host, self.port, timeout=connect_timeout, context=self.ssl_context
+            )
         return http.client.HTTPConnection(self.host, self.port, timeout=connect_timeout)
 
 
@@ -166,10 +171,15 @@ def _keepalive(sock: socket.socket) -> None:
 
 
 def _error_of(status: int, data: bytes) -> EtcdError:
+    """The error in a non-200 answer: ``{"code", "message"}`` from a unary call, or
+    ``{"error": {"grpc_code", "message"}}`` from the streaming watch."""
     try:
         body = json.loads(data)
-        return EtcdError(int(body.get("code", 0)), str(body.get("message") or body.get("error")))
-    except (ValueError, AttributeError):
+        inner = body.get("error")
+        if isinstance(inner, dict):
+            return EtcdError(int(inner.get("grpc_code", 0)), str(inner.get("message")))
+        return EtcdError(int(body.get("code", 0)), str(body.get("message") or inner))
+    except (ValueError, AttributeError, TypeError):
         return EtcdError(0, f"HTTP {status}: {data[:200]!r}")
 
 
@@ -219,8 +229,10 @@ class WatchStream:
 class EtcdClient:
     """The etcd KV and Watch APIs over the JSON gateway of one or more cluster members.
 
-    ``endpoints`` are client URLs (``http://host:port``; ``https://`` uses the default SSL
-    context; a bare ``host:port`` means http). ``connect_timeout`` bounds each connection attempt
+    ``endpoints`` are client URLs (``http://host:port``, ``https://host:port``; a bare
+    ``host:port`` means http). ``https`` endpoints use ``ssl_context`` (default: the system's
+    trusted CAs, no client certificate; load a client certificate into your own context for
+    etcd's ``--client-cert-auth``). ``connect_timeout`` bounds each connection attempt
     and ``request_timeout`` each wait for a response, so a call against unreachable endpoints fails
     with :class:`StorageUnavailable` after at most ``len(endpoints) * (connect_timeout +
     request_timeout)`` seconds (immediately when the connections are refused).
@@ -232,13 +244,14 @@ class EtcdClient:
         *,
         connect_timeout: float = 2.0,
         request_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
         if not urls:
             raise ValueError("at least one etcd endpoint is required")
         if connect_timeout <= 0 or request_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        self._endpoints = [_Endpoint(u) for u in urls]
+        self._endpoints = [_Endpoint(u, ssl_context) for u in urls]
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
         self._lock = threading.Lock()

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 import time
 import weakref
@@ -159,7 +160,11 @@ class EtcdStorage:
     each other. A call that gets no answer raises :class:`StorageUnavailable` within about
     ``connect_timeout + request_timeout`` seconds per endpoint (at once when connections are
     refused). ``page_size`` bounds the pairs one range request of a ``list`` fetches; all pages
-    of a list are read at one revision.
+    of a list are read at one revision. ``https://`` endpoints use ``ssl_context`` (default:
+    system CAs, no client certificate).
+
+    Objects must be JSON: a ``dict`` with a ``metadata`` dict (store a kubernetes client model
+    as ``model.to_dict()``); objects are returned as plain dicts.
 
     Thread-safe: any number of threads may share an instance. :meth:`close` (or leaving a
     ``with`` block) stops the watches opened through it and closes idle connections.
@@ -173,6 +178,7 @@ class EtcdStorage:
         connect_timeout: float = 2.0,
         request_timeout: float = 10.0,
         page_size: int = 5000,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
@@ -182,7 +188,10 @@ class EtcdStorage:
         self.page_size = page_size
         self._root = prefix.encode()
         self._client = EtcdClient(
-            endpoints, connect_timeout=connect_timeout, request_timeout=request_timeout
+            endpoints,
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            ssl_context=ssl_context,
         )
         self._lock = threading.Lock()
         self._watches: weakref.WeakSet[EtcdWatch] = weakref.WeakSet()  # guarded by _lock
@@ -199,6 +208,12 @@ class EtcdStorage:
 
     def _key(self, key: str) -> bytes:
         return self._root + check_key(key).encode()
+
+    def _span(self, prefix: str) -> tuple[bytes, bytes]:
+        """The etcd key range ``[start, end)`` of the storage keys starting with ``prefix``."""
+        start = self._root + prefix.encode()
+        # etcd has no empty key: the whole key space is [b"\0", b"\0").
+        return start or b"\0", prefix_end(start)
 
     def _object(self, key: str, kv: Mapping[str, Any]) -> dict[str, Any]:
         obj = _decode(unb64(kv.get("value")), _mod(kv))
@@ -391,8 +406,7 @@ class EtcdStorage:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         self._check_version(parse_resource_version(resource_version), resource_version, "list")
-        start = self._root + prefix.encode()
-        end = prefix_end(start)
+        start, end = self._span(prefix)
         while True:
             try:
                 return self._list_at_one_revision(start, end)
@@ -434,14 +448,14 @@ class EtcdStorage:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         rv = parse_resource_version(resource_version)
-        start = self._root + prefix.encode()
+        start, end = self._span(prefix)
         initial: list[dict[str, Any]] = []
         if rv == 0:
             listed = self.list(prefix)
             initial, rv = listed.items, int(listed.resource_version)
         else:
             self._check_version(rv, resource_version, "watch")
-        w = EtcdWatch(self._client, start, prefix_end(start), rv + 1, initial)
+        w = EtcdWatch(self._client, start, end, rv + 1, initial)
         with self._lock:
             self._watches.add(w)
         return w
@@ -573,7 +587,7 @@ class EtcdWatch(ChanWatch):
         error: BaseException | None = None
         try:
             self._pump()
-        except (ResourceExpired, StorageError, EtcdError) as e:
+        except (ResourceExpired, StorageError) as e:
             error = e
         except BaseException as e:  # a bug: still end the watch visibly rather than hang it
             log.exception("etcd watch reader failed")
