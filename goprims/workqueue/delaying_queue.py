@@ -57,8 +57,8 @@ class DelayingQueue(Queue[T]):
         self._seq = itertools.count()
         # The one scheduled callback, due at _timer_at; _timer_gen identifies it, so a callback
         # that was cancelled too late to stop it recognises itself as stale and does nothing.
-        # Invariant: a live entry exists => _timer is set and _timer_at <= its ready time or
-        # _timer_at <= (time of arming) + MAX_WAIT.
+        # Invariant: while any entry is live, _timer is pending and _timer_at is at most the
+        # earliest live ready time (or the heartbeat, MAX_WAIT after the timer was armed).
         self._timer: TimerHandle | None = None
         self._timer_at = math.inf
         self._timer_gen = 0

@@ -51,10 +51,11 @@ class PrometheusMetricsProvider:
     """A :class:`~goprims.workqueue.metrics.MetricsProvider` backed by ``prometheus_client``.
 
     The seven metric families are created and registered on ``registry`` (default: the global
-    ``prometheus_client.REGISTRY``) when the provider is made, so make **one** provider per
-    registry: a second one on the same registry raises ``ValueError`` (duplicated timeseries),
-    as ``prometheus_client`` does. ``namespace`` prefixes every family name
-    (``<namespace>_workqueue_depth``). Queues with the same name share their series.
+    ``prometheus_client.REGISTRY``; ``None`` registers nowhere) when the provider is made, so
+    make **one** provider per registry: a second one on the same registry raises
+    ``ValueError`` (duplicated timeseries), as ``prometheus_client`` does. ``namespace``
+    prefixes every family name (``<namespace>_workqueue_depth``). Queues with the same name
+    share their series.
     """
 
     def __init__(self, registry: CollectorRegistry | None = REGISTRY, namespace: str = "") -> None:

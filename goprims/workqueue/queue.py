@@ -202,19 +202,8 @@ class Queue(Generic[T]):
         * If a worker is processing it right now, it is marked dirty and queued again when
           that worker calls :meth:`done`; it is never handed to a second worker meanwhile.
         """
-        # Inlined _add (the hot path); keep the two in step.
         with self._lock:
-            if self._shutting_down or item in self._dirty:
-                return
-            if self._metrics is not None:
-                self._metrics.add(item)
-            self._dirty.add(item)
-            if item in self._processing:
-                return
-            if not self._getters:
-                self._queue.append(item)
-                return
-            w = self._push(item)
+            w = self._add(item)
         if w is not None:
             w.wake()
 
@@ -231,12 +220,7 @@ class Queue(Generic[T]):
         """
         with self._lock:
             if self._queue:
-                item = self._queue.popleft()  # inlined _take
-                self._dirty.discard(item)
-                self._processing.add(item)
-                if self._metrics is not None:
-                    self._metrics.get(item)
-                return item, False
+                return self._take(), False
             if self._shutting_down:
                 return None, True  # type: ignore[return-value]
             if timeout is not None and timeout <= 0:
