@@ -5,8 +5,8 @@ v0.32 behaviour).
 list's resourceVersion and applies every event to the store. Its resourceVersion rules:
 
 * the first list asks for ``"0"`` (any cached state will do), a relist asks for the last synced
-  version, and after a ``ResourceExpired`` (410 Gone) list it asks for ``""`` (a consistent read),
-  retrying at once;
+  version, and after a list that fails with ``ResourceExpired`` (410 Gone) or
+  ``TooLargeResourceVersion`` it asks for ``""`` (a consistent read), retrying at once;
 * a watch that closes cleanly is reopened from the last synced version, with no relist;
 * a watch that ends with ``ResourceExpired`` returns normally so that ``run`` relists at the last
   version (not ``""``: a list at a version means "at least this fresh");
@@ -29,7 +29,13 @@ from typing import Any, Protocol
 
 from goprims import clock as _clock
 from goprims.cache.keys import CacheKeyError, object_resource_version
-from goprims.cache.listwatch import EventType, ListerWatcher, ResourceExpired, Watch
+from goprims.cache.listwatch import (
+    EventType,
+    ListerWatcher,
+    ResourceExpired,
+    TooLargeResourceVersion,
+    Watch,
+)
 from goprims.chan import Chan, Recv, after, go, select
 
 __all__ = ["Backoff", "Reflector", "ReflectorStore", "stop_chan"]
@@ -125,6 +131,7 @@ class Reflector:
         should_resync: Callable[[], bool] | None = None,
         watch_error_handler: Callable[[Reflector, BaseException], None] | None = None,
         name: str = "reflector",
+        backoff: Backoff | None = None,
     ) -> None:
         if resync_period < 0:
             raise ValueError(f"resync_period must be >= 0, got {resync_period}")
@@ -138,7 +145,7 @@ class Reflector:
         self._lock = threading.Lock()
         self._last_sync_rv = ""  # guarded by _lock
         self._rv_unavailable = False  # the last version expired: list at "" next
-        self.backoff = Backoff(self.clock)
+        self.backoff = backoff if backoff is not None else Backoff(self.clock)
 
     def last_sync_resource_version(self) -> str:
         """The resourceVersion of the last list or watch event applied (``""`` before any)."""
@@ -190,7 +197,7 @@ class Reflector:
         rv = self._relist_rv()
         try:
             result = self.lw.list(rv)
-        except ResourceExpired:
+        except (ResourceExpired, TooLargeResourceVersion):
             self._rv_unavailable = True
             result = self.lw.list("")
         self._rv_unavailable = False

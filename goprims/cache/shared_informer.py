@@ -29,7 +29,7 @@ from goprims.cache.delta_fifo import DeltaFIFO, Deltas, FIFOClosed
 from goprims.cache.handlers import ResourceEventHandler, process_deltas
 from goprims.cache.keys import deletion_handling_meta_namespace_key_func
 from goprims.cache.listwatch import ListerWatcher
-from goprims.cache.reflector import Reflector, _resource_version, stop_chan
+from goprims.cache.reflector import Backoff, Reflector, _resource_version, stop_chan
 from goprims.cache.store import Indexer
 from goprims.chan import Chan, Recv, after, go, select
 
@@ -154,8 +154,9 @@ class SharedIndexInformer:
     """A shared informer with an indexed local cache (see the module docstring).
 
     ``resync_period`` is the default resync period of handlers (0: never). ``indexers`` maps
-    index names to index functions for the cache. ``stop`` given to :meth:`run` is a ``Chan``
-    that the caller closes, or a ``Context``.
+    index names to index functions for the cache. ``backoff`` replaces the reflector's default
+    backoff between list-and-watch rounds (0.8 s doubling to 30 s, see :class:`Backoff`).
+    ``stop`` given to :meth:`run` is a ``Chan`` that the caller closes, or a ``Context``.
     """
 
     def __init__(
@@ -165,10 +166,12 @@ class SharedIndexInformer:
         resync_period: float = 0,
         indexers: dict[str, Callable[[Any], list[str]]] | None = None,
         clock: _clock.Clock | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         if resync_period < 0:
             raise ValueError(f"resync_period must be >= 0, got {resync_period}")
         self._lw = lw
+        self._backoff = backoff
         self._clock = _clock.resolve(clock)
         self._indexer = Indexer(deletion_handling_meta_namespace_key_func, dict(indexers or {}))
         self._default_resync = resync_period
@@ -379,6 +382,7 @@ class SharedIndexInformer:
                 clock=self._clock,
                 should_resync=self._should_resync,
                 watch_error_handler=self._watch_error_handler,
+                backoff=self._backoff,
             )
             self._started = True
         with self._listeners_lock:
