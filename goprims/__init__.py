@@ -1,12 +1,25 @@
 """goprims: Go's concurrency idioms and client-go's controller machinery for Python.
 
 One object, every world: each blocking primitive works from threads, asyncio tasks and trio
-tasks, and they may share the same object. The top level re-exports the core primitives and
-every public exception.
+tasks, and they may share the same object. The top level re-exports the core primitives
+(channels, clocks, synchronisation, context, the worker pool, maps) and every public exception
+of the package, including those of the ``workqueue``, ``cache`` and ``storage`` layers.
 """
 
 from __future__ import annotations
 
+from goprims.cache import (
+    CacheKeyError,
+    FIFOClosed,
+    IndexerConflict,
+    IndexNotFound,
+    InformerStarted,
+    InformerStopped,
+    ListerNotFound,
+    ResourceExpired,
+    WatchError,
+)
+from goprims.cache.listwatch import TooLargeResourceVersion
 from goprims.chan import (
     Chan,
     ChanClosed,
@@ -21,22 +34,97 @@ from goprims.chan import (
     select,
 )
 from goprims.clock import Clock, FakeClock, RealClock
+from goprims.context import (
+    Canceled,
+    Context,
+    DeadlineExceeded,
+    background,
+    with_cancel,
+    with_deadline,
+    with_timeout,
+    with_value,
+)
+from goprims.maps import Map, NestedMap, NotBranch, NotExist, NotLeaf
+from goprims.pool import Pool, PoolClosed, PoolOverload
+from goprims.storage import (
+    AlreadyExists,
+    Conflict,
+    InvalidObject,
+    InvalidResourceVersion,
+    NotFound,
+    StorageError,
+)
+from goprims.storage._etcd_client import EtcdError, StorageUnavailable
+from goprims.sync import (
+    Barrier,
+    CalledTwice,
+    Group,
+    Once,
+    Semaphore,
+    WaitGroup,
+    once_func,
+    once_only,
+    once_value,
+)
 
 __all__ = [
+    "AlreadyExists",
+    "Barrier",
+    "CacheKeyError",
+    "CalledTwice",
+    "Canceled",
     "Chan",
     "ChanClosed",
     "Clock",
+    "Conflict",
+    "Context",
+    "DeadlineExceeded",
+    "EtcdError",
+    "FIFOClosed",
     "FakeClock",
+    "Group",
+    "IndexNotFound",
+    "IndexerConflict",
+    "InformerStarted",
+    "InformerStopped",
+    "InvalidObject",
+    "InvalidResourceVersion",
+    "ListerNotFound",
+    "Map",
+    "NestedMap",
+    "NotBranch",
+    "NotExist",
+    "NotFound",
+    "NotLeaf",
+    "Once",
+    "Pool",
+    "PoolClosed",
+    "PoolOverload",
     "RealClock",
     "Recv",
+    "ResourceExpired",
     "Selected",
+    "Semaphore",
     "Send",
+    "StorageError",
+    "StorageUnavailable",
     "Ticker",
     "Timer",
+    "TooLargeResourceVersion",
+    "WaitGroup",
+    "WatchError",
     "after",
     "async_select",
+    "background",
     "go",
+    "once_func",
+    "once_only",
+    "once_value",
     "select",
+    "with_cancel",
+    "with_deadline",
+    "with_timeout",
+    "with_value",
 ]
 
 __version__ = "0.1.0"

@@ -108,10 +108,6 @@ class Backoff:
         return d + self._rand() * self._jitter * d
 
 
-class _WatchEnded(Exception):
-    """Internal: the watch stream ended because stop closed."""
-
-
 class Reflector:
     """Mirror a ListerWatcher into ``store`` (see the module docstring for the rules).
 
