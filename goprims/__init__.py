@@ -55,6 +55,7 @@ from goprims.storage import (
     StorageError,
 )
 from goprims.storage._etcd_client import EtcdError, StorageUnavailable
+from goprims.storage.etcd import CorruptObject
 from goprims.sync import (
     Barrier,
     CalledTwice,
@@ -78,6 +79,7 @@ __all__ = [
     "Clock",
     "Conflict",
     "Context",
+    "CorruptObject",
     "DeadlineExceeded",
     "EtcdError",
     "FIFOClosed",

@@ -46,11 +46,20 @@ log = logging.getLogger("goprims.cache.reflector")
 class ReflectorStore(Protocol):
     """What a reflector writes to: a Store/Indexer or a DeltaFIFO."""
 
-    def add(self, obj: Any) -> None: ...
-    def update(self, obj: Any) -> None: ...
-    def delete(self, obj: Any) -> None: ...
-    def replace(self, items: list[Any], resource_version: str) -> None: ...
-    def resync(self) -> None: ...
+    def add(self, obj: Any) -> None:
+        """Apply an ADDED event."""
+
+    def update(self, obj: Any) -> None:
+        """Apply a MODIFIED event."""
+
+    def delete(self, obj: Any) -> None:
+        """Apply a DELETED event."""
+
+    def replace(self, items: list[Any], resource_version: str) -> None:
+        """Replace the whole contents with a list result."""
+
+    def resync(self) -> None:
+        """Re-deliver the current contents (periodic resync)."""
 
 
 def stop_chan(stop: Any) -> Chan[Any]:
