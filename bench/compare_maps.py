@@ -60,14 +60,19 @@ def mixed_map(n_threads: int, per_thread: int, store_ratio: float) -> Callable[[
     return workload
 
 
-def mixed_locked_dict(n_threads: int, per_thread: int, store_ratio: float) -> Callable[[], float]:
+def mixed_locked_dict(
+    n_threads: int, per_thread: int, store_ratio: float, style: str = "with"
+) -> Callable[[], float]:
+    """The anchor: ``style`` "with" (``with lock:``), "acquire" (acquire/try/finally, the
+    fastest way to hold a ``threading.Lock`` on CPython 3.11) or "bare" (no lock at all: single
+    ``dict`` operations are atomic under the GIL, so this workload needs none there)."""
     plans = [_ops(per_thread, store_ratio, seed) for seed in range(n_threads)]
 
     def workload() -> float:
         d = {k: k for k in range(N_KEYS)}
         lock = threading.Lock()
 
-        def body(i: int) -> None:
+        def body_with(i: int) -> None:
             get = d.get
             for k, is_store in plans[i]:
                 if is_store:
@@ -77,6 +82,31 @@ def mixed_locked_dict(n_threads: int, per_thread: int, store_ratio: float) -> Ca
                     with lock:
                         get(k)
 
+        def body_acquire(i: int) -> None:
+            get, acquire, release = d.get, lock.acquire, lock.release
+            for k, is_store in plans[i]:
+                if is_store:
+                    acquire()
+                    try:
+                        d[k] = k
+                    finally:
+                        release()
+                else:
+                    acquire()
+                    try:
+                        get(k)
+                    finally:
+                        release()
+
+        def body_bare(i: int) -> None:
+            get = d.get
+            for k, is_store in plans[i]:
+                if is_store:
+                    d[k] = k
+                else:
+                    get(k)
+
+        body = {"with": body_with, "acquire": body_acquire, "bare": body_bare}[style]
         return _threaded(n_threads, body)
 
     return workload
@@ -228,10 +258,34 @@ def comparisons() -> list[Comparison]:
         ),
         Comparison(
             area="maps",
+            name="8 threads, 90% load / 10% store, 1000 keys",
+            anchor="dict + Lock.acquire/try/finally",
+            subject=mixed_map(8, per, 0.1),
+            baseline=mixed_locked_dict(8, per, 0.1, style="acquire"),
+            items=8 * per,
+        ),
+        Comparison(
+            area="maps",
+            name="8 threads, 90% load / 10% store, 1000 keys",
+            anchor="bare dict, no lock (GIL-atomic get/set)",
+            subject=mixed_map(8, per, 0.1),
+            baseline=mixed_locked_dict(8, per, 0.1, style="bare"),
+            items=8 * per,
+        ),
+        Comparison(
+            area="maps",
             name="8 threads, 50% load / 50% store, 1000 keys",
             anchor="dict + threading.Lock",
             subject=mixed_map(8, per, 0.5),
             baseline=mixed_locked_dict(8, per, 0.5),
+            items=8 * per,
+        ),
+        Comparison(
+            area="maps",
+            name="8 threads, 50% load / 50% store, 1000 keys",
+            anchor="dict + Lock.acquire/try/finally",
+            subject=mixed_map(8, per, 0.5),
+            baseline=mixed_locked_dict(8, per, 0.5, style="acquire"),
             items=8 * per,
         ),
         Comparison(

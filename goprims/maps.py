@@ -107,7 +107,8 @@ class Map(MutableMapping[K, V]):
 
     def __init__(self, initial: Mapping[K, V] | Iterable[tuple[K, V]] = (), /) -> None:
         # Guards every write and every field below except the lock-free reads of _read and of
-        # entries' p. Never held while user code runs (keys' __hash__/__eq__ excepted).
+        # entries' p. Never held while user code runs (keys' __hash__/__eq__ excepted). Hot
+        # paths use acquire()/try/finally: measurably cheaper than ``with`` on CPython 3.11.
         self._lock = threading.Lock()
         # (m, amended). m: key -> entry; never mutated once published, replaced wholesale under
         # _lock. amended <=> dirty is not None (dirty may hold keys that m lacks).
@@ -209,13 +210,16 @@ class Map(MutableMapping[K, V]):
         m, amended = self._read
         e = m.get(key)
         if e is None and amended:
-            with self._lock:
+            self._lock.acquire()
+            try:
                 m, amended = self._read
                 e = m.get(key)
                 if e is None and amended:
                     assert self._dirty is not None
                     e = self._dirty.get(key)
                     self._miss_locked()
+            finally:
+                self._lock.release()
         return e
 
     def _promoted(self) -> dict[K, _Entry]:
@@ -261,7 +265,8 @@ class Map(MutableMapping[K, V]):
         new keys go to that dirty map in O(1) until it is promoted, which happens once
         ``len(dirty)`` lookups have missed the snapshot (or at the next :meth:`range`).
         """
-        with self._lock:
+        self._lock.acquire()
+        try:
             e = self._read[0].get(key)
             if e is not None:
                 p = e.p
@@ -269,11 +274,16 @@ class Map(MutableMapping[K, V]):
                     e.p = value  # live -> live: no bookkeeping to do
                     return
             self._swap_locked(key, value)
+        finally:
+            self._lock.release()
 
     def swap(self, key: K, value: V) -> tuple[V | None, bool]:
         """Store ``value`` and return ``(previous, True)``, or ``(None, False)`` if absent."""
-        with self._lock:
+        self._lock.acquire()
+        try:
             return self._swap_locked(key, value)
+        finally:
+            self._lock.release()
 
     def load_or_store(self, key: K, value: V) -> tuple[V, bool]:
         """Return ``(existing, True)`` if ``key`` is present, else store ``value``.
@@ -290,7 +300,8 @@ class Map(MutableMapping[K, V]):
             p = e.p
             if p is not _NIL and p is not _EXPUNGED:
                 return p, True
-        with self._lock:
+        self._lock.acquire()
+        try:
             m, amended = self._read
             e = m.get(key)
             if e is not None:
@@ -315,6 +326,8 @@ class Map(MutableMapping[K, V]):
             dirty[key] = _Entry(value)
             self._len += 1
             return value, False
+        finally:
+            self._lock.release()
 
     def load_and_delete(self, key: K) -> tuple[V | None, bool]:
         """Delete ``key``, returning ``(previous, True)``, or ``(None, False)`` if it was absent.
@@ -329,8 +342,11 @@ class Map(MutableMapping[K, V]):
             p = e.p
             if p is _NIL or p is _EXPUNGED:
                 return None, False
-        with self._lock:
+        self._lock.acquire()
+        try:
             return self._delete_locked(key)
+        finally:
+            self._lock.release()
 
     def delete(self, key: K) -> None:
         """Delete ``key``; deleting an absent key is a no-op (Go's ``delete``)."""
@@ -353,11 +369,14 @@ class Map(MutableMapping[K, V]):
                 return False
             if not (p is old or p == old):
                 return False
-            with self._lock:
+            self._lock.acquire()
+            try:
                 cur = self._locate_locked(key)
                 if cur is not None and cur.p is p:
                     cur.p = new
                     return True
+            finally:
+                self._lock.release()
 
     def compare_and_delete(self, key: K, old: V) -> bool:
         """Delete ``key`` if it currently maps to a value equal to ``old``; return whether.
@@ -374,11 +393,14 @@ class Map(MutableMapping[K, V]):
                 return False
             if not (p is old or p == old):
                 return False
-            with self._lock:
+            self._lock.acquire()
+            try:
                 cur = self._locate_locked(key)
                 if cur is not None and cur.p is p:
                     self._delete_locked(key)
                     return True
+            finally:
+                self._lock.release()
 
     def range(self, f: Callable[[K, V], bool | None]) -> None:
         """Call ``f(key, value)`` for each present pair until ``f`` returns a false value.
@@ -447,7 +469,8 @@ class Map(MutableMapping[K, V]):
             loaded = old is not _NIL and old is not _EXPUNGED
             new, op = fn(old if loaded else None, loaded)
             if op == 1:
-                with self._lock:
+                self._lock.acquire()
+                try:
                     if loaded:
                         # Apply only if e still holds ``old`` and is still the key's entry (a
                         # clear() or copy_from() may have replaced the snapshot meanwhile).
@@ -463,6 +486,8 @@ class Map(MutableMapping[K, V]):
                         continue  # the key appeared meanwhile
                     self._swap_locked(key, cast(V, new))
                     return True
+                finally:
+                    self._lock.release()
             if op == 0:
                 return False
             if op != -1:
@@ -471,12 +496,15 @@ class Map(MutableMapping[K, V]):
                 )
             if not loaded:
                 return False
-            with self._lock:
+            self._lock.acquire()
+            try:
                 assert e is not None
                 if e.p is not old or self._locate_locked(key) is not e:
                     continue
                 self._delete_locked(key)
                 return True
+            finally:
+                self._lock.release()
 
     def copy_from(self, source: Mapping[K, V] | Iterable[tuple[K, V]]) -> None:
         """Replace the whole contents with ``source`` (replace-all, not merge).
