@@ -306,7 +306,7 @@ class _CancelCtx(Context):
 
 
 class _AfterFuncCtx(_CancelCtx):
-    """The hidden node of :func:`after_func`: "cancelling" it starts ``fn`` in a new thread;
+    """The hidden node of :func:`after_func`: "cancelling" it starts ``fn`` as a goroutine;
     ``stop()`` marks it done without starting ``fn``."""
 
     __slots__ = ("_fn",)
@@ -319,9 +319,9 @@ class _AfterFuncCtx(_CancelCtx):
         fn = self._fn
         self._fn = None
         if fn is not None:
-            threading.Thread(
-                target=_run_reporting, args=(fn,), name="goprims-after-func", daemon=True
-            ).start()
+            from goprims.chan import go
+
+            go(_run_reporting, fn)
 
     def stop(self) -> bool:
         with self._lock:
@@ -421,7 +421,8 @@ def cause(ctx: Context) -> BaseException | None:
 
 
 def after_func(ctx: Context, fn: Callable[[], object]) -> Callable[[], bool]:
-    """Go 1.21's ``context.AfterFunc``: call ``fn()`` in a new thread once ``ctx`` is done.
+    """Go 1.21's ``context.AfterFunc``: call ``fn()`` in a goroutine (:func:`goprims.go`) once
+    ``ctx`` is done.
 
     If ``ctx`` is already done, ``fn`` starts at once. Returns ``stop()``, which unregisters
     ``fn``: it returns True if that prevented ``fn`` from being started, False if ``fn`` was

@@ -70,8 +70,10 @@ def _claim_all(waiters: dict[Waiter, Any]) -> list[Waiter]:
 
 
 def _spawn(target: Callable[..., object], *args: Any) -> None:
-    """Run ``target(*args)`` in a new daemon thread (goprims' goroutines, for now)."""
-    threading.Thread(target=target, args=args, name="goprims-sync", daemon=True).start()
+    """Run ``target(*args)`` as a goroutine: :func:`goprims.chan.go`, on the default pool."""
+    from goprims.chan import go
+
+    go(target, *args)
 
 
 def _current_task() -> object:
@@ -429,7 +431,7 @@ class WaitGroup:
     def go(self, fn: Callable[..., object], *args: Any) -> None:
         """Go 1.25's ``WaitGroup.Go``: ``add(1)``, run ``fn(*args)`` concurrently, then ``done()``.
 
-        ``fn`` runs in a new thread. An exception
+        ``fn`` runs via :func:`goprims.go` (the default pool). An exception
         escaping ``fn`` is reported through :func:`threading.excepthook` *before* ``done()`` is
         called (so a waiter cannot return before the report), and is not re-raised by
         :meth:`wait`; use :class:`Group` to collect errors.
@@ -742,7 +744,8 @@ class Group:
 
     :meth:`wait` blocks until every task started so far has finished, then raises the first
     exception any of them raised (later ones are discarded, as in Go), or returns ``None``.
-    Each task runs in a thread of its own. A Group should not be reused after :meth:`wait`.
+    Tasks run via :func:`goprims.go` (the default pool). A Group should not be reused after
+    :meth:`wait`.
     """
 
     __slots__ = ("_cancel", "_err", "_lock", "_sem", "_wg", "ctx")
@@ -772,7 +775,7 @@ class Group:
 
     async def async_go(self, fn: Callable[..., object], *args: Any) -> None:
         """:meth:`go` for asyncio and trio tasks: waits for a free slot without blocking the
-        event loop. ``fn`` is a plain function and runs in a thread, like :meth:`go`."""
+        event loop. ``fn`` is a plain function and runs on a pool thread, like :meth:`go`."""
         if self._sem is not None:
             await self._sem.async_acquire()
         else:
