@@ -1,1 +1,1 @@
-"""goprims benchmarks: ``python -m bench`` prints ratios against anchors measured in the same run."""
+"""goprims benchmarks: ``python -m bench`` prints ratios against anchors measured in one run."""

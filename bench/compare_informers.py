@@ -1,0 +1,128 @@
+"""Informer figures (``python -m bench --only informers``).
+
+No standard-library anchor does what an informer does, so this module reports figures
+(machine-dependent; compare them only with figures from the same machine):
+
+* ``sync_100k_seconds``: from ``run()`` to ``synced()`` for 100k objects already in a
+  MemoryStorage (list, DeltaFIFO replace, pop into the indexer with one index, handler adds);
+* ``events_per_s``: change events from storage writes to a handler, one writer thread and the
+  informer's threads (all on one interpreter, so on one core's worth of GIL); goal >= 20k/s;
+* ``bytes_per_cached_object``: tracemalloc growth of the informer's cache per object (the
+  informer keeps its own copy of each object, plus index entries).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+import tracemalloc
+from typing import Any
+
+from goprims.cache import (
+    NAMESPACE_INDEX,
+    ResourceEventHandlerFuncs,
+    SharedIndexInformer,
+    meta_namespace_index_func,
+    wait_for_cache_sync,
+)
+from goprims.chan import Chan
+from goprims.storage import MemoryStorage, list_watch
+
+PREFIX = "/pods/"
+
+
+def _pod(i: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"pod-{i}", "namespace": f"ns-{i % 10}", "labels": {"app": "web"}},
+        "spec": {"nodeName": "", "containers": [{"name": "c", "image": "nginx:1.27"}]},
+        "status": {"phase": "Pending"},
+    }
+
+
+def _informer(storage: MemoryStorage) -> SharedIndexInformer:
+    return SharedIndexInformer(
+        list_watch(storage, PREFIX), indexers={NAMESPACE_INDEX: meta_namespace_index_func}
+    )
+
+
+def sync_seconds(n: int) -> float:
+    """Seconds from run() until synced for ``n`` stored objects (a counting handler attached)."""
+    storage = MemoryStorage(history_limit=None)
+    for i in range(n):
+        storage.create(f"{PREFIX}ns-{i % 10}/pod-{i}", _pod(i))
+    inf = _informer(storage)
+    reg = inf.add_event_handler(ResourceEventHandlerFuncs(on_add=lambda o: None))
+    stop: Chan[None] = Chan()
+    t0 = time.perf_counter()
+    t = threading.Thread(target=inf.run, args=(stop,))
+    t.start()
+    wait_for_cache_sync(stop, inf.synced(), reg.synced())
+    dt = time.perf_counter() - t0
+    stop.close()
+    t.join()
+    return dt
+
+
+def events_per_s(n: int) -> float:
+    """Change events per second from ``n`` storage updates to a handler."""
+    storage = MemoryStorage()
+    objs = [storage.create(f"{PREFIX}ns-{i % 10}/pod-{i}", _pod(i)) for i in range(100)]
+    inf = _informer(storage)
+    seen: Chan[None] = Chan()
+    count = [0]
+
+    def on_update(old: Any, new: Any) -> None:
+        count[0] += 1
+        if count[0] == n:
+            seen.close()
+
+    inf.add_event_handler(ResourceEventHandlerFuncs(on_update=on_update))
+    stop: Chan[None] = Chan()
+    t = threading.Thread(target=inf.run, args=(stop,))
+    t.start()
+    wait_for_cache_sync(stop, inf.synced())
+    t0 = time.perf_counter()
+    for i in range(n):
+        k = i % 100
+        obj = objs[k]
+        obj["status"] = {"phase": "Running", "n": i}
+        objs[k] = storage.update(f"{PREFIX}ns-{k % 10}/pod-{k}", obj)
+    seen.recv_ok()
+    dt = time.perf_counter() - t0
+    stop.close()
+    t.join()
+    return n / dt
+
+
+def bytes_per_object(n: int) -> float:
+    """tracemalloc growth of an informer's cache per object, for ``n`` objects."""
+    storage = MemoryStorage(history_limit=None)
+    for i in range(n):
+        storage.create(f"{PREFIX}ns-{i % 10}/pod-{i}", _pod(i))
+    inf = _informer(storage)
+    stop: Chan[None] = Chan()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    t = threading.Thread(target=inf.run, args=(stop,))
+    t.start()
+    wait_for_cache_sync(stop, inf.synced())
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    stop.close()
+    t.join()
+    return (after - before) / n
+
+
+def figures() -> dict[str, float]:
+    """The informer figures, medians of 3 runs where cheap."""
+    return {
+        "sync_100k_seconds": sync_seconds(100_000),
+        "events_per_s": statistics.median(events_per_s(20_000) for _ in range(3)),
+        "bytes_per_cached_object": bytes_per_object(20_000),
+    }
+
+
+if __name__ == "__main__":
+    for k, v in figures().items():
+        print(f"{k}: {v:,.1f}")
