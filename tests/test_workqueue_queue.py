@@ -336,3 +336,13 @@ def test_unnamed_queue_schedules_no_metrics_timer() -> None:
     clock = FakeClock()
     Queue(clock=clock)
     assert not clock.has_waiters()
+
+
+def test_an_unhashable_item_raises_type_error_and_leaves_the_queue_usable() -> None:
+    q: Queue[object] = Queue()
+    with pytest.raises(TypeError):
+        q.add([1, 2])
+    with pytest.raises(TypeError):
+        q.done([1, 2])
+    q.add("ok")  # the lock was released
+    assert q.get(timeout=0) == ("ok", False)

@@ -80,7 +80,9 @@ class DelayingQueue(Queue[T]):
         if seconds != seconds:
             raise ValueError("workqueue add_after: delay is NaN")
         w: Waiter | None = None
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._shutting_down:
                 return
             if self._retries is not None:
@@ -97,6 +99,8 @@ class DelayingQueue(Queue[T]):
                 self._waiting[item] = entry  # supersedes `old`, now dead in the heap
                 if ready_at < self._timer_at:
                     self._arm(ready_at)
+        finally:
+            lock.release()
         if w is not None:
             w.wake()
 

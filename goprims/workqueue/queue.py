@@ -138,6 +138,9 @@ class Queue(Generic[T]):
         self._dirty.add(item)
         if item in self._processing:
             return None  # done() will push it
+        if not self._getters:
+            self._queue.append(item)  # fast path of _push
+            return None
         return self._push(item)
 
     def _take(self) -> T:
@@ -202,8 +205,12 @@ class Queue(Generic[T]):
         * If a worker is processing it right now, it is marked dirty and queued again when
           that worker calls :meth:`done`; it is never handed to a second worker meanwhile.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # (acquire/try/finally: about half the cost of a with-block)
+        try:
             w = self._add(item)
+        finally:
+            lock.release()
         if w is not None:
             w.wake()
 
@@ -218,7 +225,9 @@ class Queue(Generic[T]):
         The item is typed ``T``: on shutdown it is ``None`` (Go's zero value) and must not be
         used.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._queue:
                 return self._take(), False
             if self._shutting_down:
@@ -227,6 +236,8 @@ class Queue(Generic[T]):
                 raise TimeoutError("workqueue get: no item")
             w = ThreadWaiter()
             self._getters[w] = None
+        finally:
+            lock.release()
         if not w.wait(timeout, partial(self._withdraw_getter, w)):
             raise TimeoutError("workqueue get: no item")
         return w.value, not w.ok
@@ -264,18 +275,21 @@ class Queue(Generic[T]):
         nothing. (client-go would re-queue it a second time if it were waiting, breaking the
         stingy rule; here the call is harmless.)
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             processing = self._processing
-            try:
-                processing.remove(item)
-            except KeyError:
+            if item not in processing:
                 return
+            processing.remove(item)
             if self._metrics is not None:
                 self._metrics.done(item)
             w = self._push(item) if item in self._dirty else None
             # As client-go signals when processing empties, a drain ends here even if the
             # item was just re-queued (workers still get it; the drain does not wait for it).
             drainers = self._claim_drainers() if self._drainers and not processing else None
+        finally:
+            lock.release()
         if w is not None:
             w.wake()
         if drainers:
