@@ -571,7 +571,7 @@ class Barrier:
 class Semaphore:
     """A weighted semaphore with strict FIFO order (Go's ``golang.org/x/sync/semaphore.Weighted``).
 
-    ``Semaphore(size)`` holds ``size`` units. :meth:`acquire` takes ``n`` units, blocking until
+    ``Semaphore(n)`` holds ``n`` units (its ``size``). :meth:`acquire` takes ``n`` units, blocking until
     they are free; :meth:`release` gives ``n`` back. Requests are served in arrival order with
     no barging: while anyone is queued, a new request queues behind it even if enough units are
     free for it, so a large request is never starved by a stream of small ones. (When the head
@@ -585,10 +585,11 @@ class Semaphore:
 
     __slots__ = ("_cur", "_lock", "_size", "_waiters")
 
-    def __init__(self, size: int) -> None:
-        if size < 0:
-            raise ValueError(f"Semaphore size must be >= 0, got {size}")
-        self._size = size
+    def __init__(self, n: int) -> None:
+        # The contract names the capacity ``n`` (Go's NewWeighted(n)); it is the size below.
+        if n < 0:
+            raise ValueError(f"Semaphore size must be >= 0, got {n}")
+        self._size = n
         self._lock = _Lock()
         # Invariants, under _lock: 0 <= _cur <= _size (units held); _waiters maps each queued
         # request's waiter to its n, in arrival order; if _waiters is non-empty its head does
