@@ -36,13 +36,19 @@ from goprims.chan import (
 from goprims.clock import Clock, FakeClock, RealClock
 from goprims.context import (
     Canceled,
+    CancelFunc,
     Context,
     DeadlineExceeded,
+    after_func,
     background,
+    cause,
+    todo,
     with_cancel,
+    with_cancel_cause,
     with_deadline,
     with_timeout,
     with_value,
+    without_cancel,
 )
 from goprims.maps import Map, NestedMap, NotBranch, NotExist, NotLeaf
 from goprims.pool import Pool, PoolClosed, PoolOverload
@@ -73,6 +79,7 @@ __all__ = [
     "Barrier",
     "CacheKeyError",
     "CalledTwice",
+    "CancelFunc",
     "Canceled",
     "Chan",
     "ChanClosed",
@@ -116,17 +123,22 @@ __all__ = [
     "WaitGroup",
     "WatchError",
     "after",
+    "after_func",
     "async_select",
     "background",
+    "cause",
     "go",
     "once_func",
     "once_only",
     "once_value",
     "select",
+    "todo",
     "with_cancel",
+    "with_cancel_cause",
     "with_deadline",
     "with_timeout",
     "with_value",
+    "without_cancel",
 ]
 
 __version__ = "0.1.0"
