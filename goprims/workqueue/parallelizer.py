@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from goprims.sync import WaitGroup
+
 __all__ = ["ContextLike", "parallelize_until"]
 
 
@@ -31,7 +33,8 @@ def parallelize_until(
 
     Pieces are grouped in chunks of ``chunk_size`` consecutive indices (``chunk_size < 1``
     means 1); workers take whole chunks in order, so at most ``min(workers,
-    ceil(pieces / chunk_size))`` threads run, the calling thread being one of them. Returns
+    ceil(pieces / chunk_size))`` threads run: the calling thread and goroutines of the default
+    pool (:func:`goprims.go`), as client-go starts goroutines under a ``WaitGroup``. Returns
     when every piece was processed, or once ``ctx`` is done: each worker checks ``ctx.err()``
     before each piece and stops if it is not ``None`` (pieces already running finish; the
     remaining ones are skipped silently, as in Go).
@@ -77,16 +80,12 @@ def parallelize_until(
             with lock:
                 error.append(exc)
 
-    threads = [
-        threading.Thread(target=work, name=f"goprims-parallelize-{i}", daemon=True)
-        for i in range(1, workers)
-    ]
-    for t in threads:
-        t.start()
+    wg = WaitGroup()  # the other workers run as goroutines on the default pool (goprims.go)
+    for _ in range(1, workers):
+        wg.go(work)
     try:
         work()
     finally:
-        for t in threads:
-            t.join()
+        wg.wait()
     if error:
         raise error[0]
