@@ -26,6 +26,7 @@ import selectors
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -90,11 +91,39 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path] | None:
+    """A certificate for ``127.0.0.1`` and its key, made with the ``openssl`` command (None
+    if it is not installed): ``(cert.pem, key.pem)``; the certificate is its own CA."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
 class EtcdMember:
     """One etcd process. ``proc`` is None while the member is down."""
 
-    def __init__(self, name: str, client_port: int, peer_port: int, data_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        client_port: int,
+        peer_port: int,
+        data_dir: Path,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.name = name
+        self.tls = tls  # (certificate, key) files: serve clients over https
         self.client_port = client_port
         self.peer_port = peer_port
         self.data_dir = data_dir
@@ -103,8 +132,9 @@ class EtcdMember:
 
     @property
     def endpoint(self) -> str:
-        """The client URL, ``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.client_port}"
+        """The client URL, ``http[s]://127.0.0.1:<port>``."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
@@ -131,6 +161,8 @@ class EtcdMember:
             "--unsafe-no-fsync",
             "--log-level", "warn",
         ]  # fmt: skip
+        if self.tls is not None:
+            args += ["--cert-file", str(self.tls[0]), "--key-file", str(self.tls[1])]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self.proc = subprocess.Popen(
@@ -150,7 +182,14 @@ class EtcdMember:
 
     def healthy(self) -> bool:
         """One ``GET /health`` (short timeouts): True when the member serves and has a leader."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.client_port, timeout=1.0)
+        conn: http.client.HTTPConnection
+        if self.tls is not None:
+            ctx = ssl.create_default_context(cafile=str(self.tls[0]))
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", self.client_port, timeout=1.0, context=ctx
+            )
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.client_port, timeout=1.0)
         try:
             conn.request("GET", "/health")
             resp = conn.getresponse()
@@ -172,8 +211,11 @@ class EtcdMember:
 class EtcdCluster:
     """``size`` etcd members on loopback in a fresh temporary directory."""
 
-    def __init__(self, size: int = 1, base_dir: Path | None = None) -> None:
+    def __init__(
+        self, size: int = 1, base_dir: Path | None = None, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.size = size
+        self.tls = tls
         self._own_dir = base_dir is None
         self.base_dir = (
             Path(tempfile.mkdtemp(prefix="goprims-etcd-")) if base_dir is None else base_dir
@@ -199,6 +241,7 @@ class EtcdCluster:
                     ports[2 * i],
                     ports[2 * i + 1],
                     self.base_dir / f"try{attempt}-m{i}.etcd",
+                    self.tls,
                 )
                 for i in range(self.size)
             ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -26,7 +27,15 @@ from goprims.storage._etcd_client import EtcdClient, b64
 from goprims.storage.etcd import CorruptObject, EtcdStorage, StorageUnavailable
 
 pytest.register_assert_rewrite("etcd_server")  # it is imported here before pytest loads the plugin
-from etcd_server import EtcdCluster, InformerHarness, TcpProxy, contents, free_ports  # noqa: E402
+from etcd_server import (  # noqa: E402
+    EtcdCluster,
+    InformerHarness,
+    TcpProxy,
+    contents,
+    free_ports,
+    require_etcd,
+    self_signed_certificate,
+)
 
 pytest_plugins = ["etcd_server"]
 pytestmark = pytest.mark.etcd
@@ -125,6 +134,40 @@ def test_requests_and_watches_fail_over_past_a_dead_endpoint(
         w = s.watch("", start)
         assert names(next_events(w, 1)) == [("ADDED", "a")]
         w.stop()
+
+
+def test_https_endpoints_use_the_given_ssl_context(tmp_path: Path) -> None:
+    require_etcd()
+    tls = self_signed_certificate(tmp_path)
+    if tls is None:
+        pytest.skip("the openssl command is not installed: cannot make a test certificate")
+    with EtcdCluster(1, tls=tls) as cluster:
+        (url,) = cluster.endpoints
+        assert url.startswith("https://")
+        trusting = ssl.create_default_context(cafile=str(tls[0]))
+        with EtcdStorage(url, "/tls/", ssl_context=trusting) as s:
+            a = s.create("a", obj("a"))
+            w = s.watch("", "")
+            assert names(next_events(w, 1)) == [("ADDED", "a")]
+            w.stop()
+            assert s.get("a") == a
+        untrusting = EtcdStorage(url, "/tls/")  # system CAs: the certificate is unknown to them
+        with pytest.raises(StorageUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            untrusting.get("a")
+
+
+def test_a_pooled_connection_closed_by_a_restarted_member_is_replaced_not_failed(
+    prefix: str,
+) -> None:
+    require_etcd()
+    with EtcdCluster(1) as cluster, EtcdStorage(cluster.endpoints, prefix) as s:
+        s.create("a", obj("a"))  # leaves an idle keep-alive connection in the pool
+        cluster.kill(0)
+        cluster.restart(0)
+        # The pooled connection is dead; a write on it would have an unknown outcome. It must be
+        # noticed before the write is sent, so the write simply succeeds on a new connection.
+        s.create("b", obj("b"))
+        assert [o["metadata"]["name"] for o in s.list().items] == ["a", "b"]
 
 
 # ----------------------------------------------------------------------------- the watch stream

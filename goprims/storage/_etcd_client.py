@@ -30,6 +30,7 @@ import base64
 import contextlib
 import http.client
 import json
+import select
 import socket
 import ssl
 import threading
@@ -146,19 +147,19 @@ class _Endpoint:
 
 
 def _dropped(sock: socket.socket) -> bool:
-    """True if an idle keep-alive socket was closed by the peer (EOF or unexpected data pending)."""
-    timeout = sock.gettimeout()
-    try:
-        sock.settimeout(0)  # non-blocking for this one peek
-        sock.recv(1, socket.MSG_PEEK)
-        return True  # readable while idle: EOF, or bytes that no request asked for
-    except BlockingIOError:
-        return False  # nothing to read: still open
-    except OSError:
+    """True if an idle keep-alive socket became readable: the peer closed it (EOF) or sent bytes
+    that no request asked for. Either way it must not be reused."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
-    finally:
-        with contextlib.suppress(OSError):
-            sock.settimeout(timeout)
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+    except (OSError, ValueError):
+        return True
 
 
 def _keepalive(sock: socket.socket) -> None:
