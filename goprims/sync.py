@@ -571,12 +571,11 @@ class Barrier:
 class Semaphore:
     """A weighted semaphore with strict FIFO order (Go's ``golang.org/x/sync/semaphore.Weighted``).
 
-    ``Semaphore(n)`` holds ``n`` units (its ``size``). :meth:`acquire` takes ``n`` units,
-    blocking until
-    they are free; :meth:`release` gives ``n`` back. Requests are served in arrival order with
-    no barging: while anyone is queued, a new request queues behind it even if enough units are
-    free for it, so a large request is never starved by a stream of small ones. (When the head
-    of the queue withdraws, the requests behind it are served at once if they fit.)
+    ``Semaphore(n)`` holds ``n`` units (its ``size``). :meth:`acquire` takes ``n`` units, blocking
+    until they are free; :meth:`release` gives ``n`` back. Requests are served in arrival order with
+    no barging: while anyone is queued, a new request queues behind it even if enough units are free
+    for it, so a large request is never starved by a stream of small ones. (When the head of the
+    queue withdraws, the requests behind it are served at once if they fit.)
 
     ``n`` must satisfy ``0 <= n <= size``: a request larger than the whole semaphore can never be
     served and raises :class:`ValueError` at once (Go would block until its context ends).
