@@ -312,15 +312,15 @@ class Queue(Generic[T]):
         :meth:`shut_down_with_drain` stops waiting and returns (the "second SIGTERM").
         Idempotent.
         """
-        with self._lock:
-            wake = self._begin_shutdown(drain=False)
-        self._stop_ticker()
-        for w in wake:
-            w.wake()
+        self._shut_down(drain=False)
 
-    def _stop_ticker(self) -> None:
+    def _shut_down(self, drain: bool) -> None:
+        with self._lock:
+            wake = self._begin_shutdown(drain)
         if self._ticker is not None:
             self._ticker.stop()
+        for w in wake:
+            w.wake()
 
     def shut_down_with_drain(self, timeout: float | None = None) -> None:
         """Shut down like :meth:`shut_down`, then wait until no item is being processed.
@@ -331,11 +331,7 @@ class Queue(Generic[T]):
         :meth:`shut_down` is called meanwhile. Workers **must** call ``done``, or this waits
         forever. ``timeout`` raises :class:`TimeoutError`; the queue stays shut down.
         """
-        with self._lock:
-            wake = self._begin_shutdown(drain=True)
-        self._stop_ticker()
-        for w in wake:
-            w.wake()
+        self._shut_down(drain=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._lock:
@@ -354,11 +350,7 @@ class Queue(Generic[T]):
         waiters).
         """
         await checkpoint_if_cancelled()
-        with self._lock:
-            wake = self._begin_shutdown(drain=True)
-        self._stop_ticker()
-        for w0 in wake:
-            w0.wake()
+        self._shut_down(drain=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._lock:
