@@ -66,7 +66,7 @@ from goprims.storage._etcd_client import (
 from goprims.storage.errors import AlreadyExists, Conflict, InvalidObject, NotFound, StorageError
 from goprims.storage.objects import check_key, parse_resource_version, resource_version_of
 
-__all__ = ["CorruptObject", "EtcdStorage", "EtcdWatch", "StorageUnavailable"]
+__all__ = ["CorruptObject", "EtcdError", "EtcdStorage", "EtcdWatch", "StorageUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -516,7 +516,9 @@ class EtcdWatch(ChanWatch):
     the last one it received, so no event is lost or repeated. Iteration raises
     :class:`ResourceExpired` if etcd reports that revision compacted, and
     :class:`StorageUnavailable` if no endpoint accepts the watch any more. :meth:`stop` shuts the
-    HTTP connection down, which ends the reader thread at once, and waits for it.
+    HTTP connection down, which ends the reader thread at once, and waits for it (if the reader
+    is opening a new stream just then, until that attempt ends: at most the storage's
+    ``connect_timeout + request_timeout`` per endpoint).
     """
 
     MAX_REOPEN_ATTEMPTS = 8
