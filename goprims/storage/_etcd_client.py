@@ -19,9 +19,10 @@ instance because the member restarted) is detected before reuse and replaced.
 
 Fail-over: requests go to the *preferred* endpoint; a connection failure moves the preference to
 the next endpoint and the request is tried there, once per endpoint. A read is always retried. A
-write is retried only when it certainly did not reach the server (the connection could not be
-made); once a write was sent, a lost connection or an etcd "unavailable" answer leaves its outcome
-unknown and raises :class:`StorageUnavailable` rather than risking applying it twice.
+write is retried only when it certainly was not applied (the connection could not be made, or
+the member answered "no leader", which it does before any processing because every request asks
+for a leader); once a write was sent, a lost connection or another "unavailable" answer leaves
+its outcome unknown and raises :class:`StorageUnavailable` rather than risking applying it twice.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ CODE_UNAVAILABLE = 14
 # etcd's error messages for reads at a revision it no longer has, or does not have yet.
 MSG_COMPACTED = "required revision has been compacted"
 MSG_FUTURE_REV = "required revision is a future revision"
+MSG_NO_LEADER = "etcdserver: no leader"
 
 _MAX_IDLE_PER_ENDPOINT = 16
 _HEADERS = {
@@ -359,7 +361,10 @@ class EtcdClient:
             if err.code != CODE_UNAVAILABLE:
                 raise err
             self._demote(i)
-            if not idempotent:
+            if not idempotent and MSG_NO_LEADER not in err.message:
+                # "no leader" is refused before any processing (the request asked for a
+                # leader); other "unavailable" answers (timeouts, leader changes) may follow a
+                # proposal that still commits.
                 raise StorageUnavailable(
                     f"etcd {ep.url} {path}: {err.message}; the write may or may not have been "
                     "applied"
