@@ -39,6 +39,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from random import random, shuffle
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import sniffio
+import trio
+
 from goprims import clock as _clock
 from goprims._waiter import (
     ThreadWaiter,
@@ -84,6 +87,7 @@ _BLOCK: Any = _Marker("BLOCK")  # the operation would block
 _CLOSED: Any = _Marker("CLOSED")  # receive on a closed, drained channel
 _SENT: Any = _Marker("SENT")  # the value went into the buffer
 _UNBOUNDED = sys.maxsize
+_sniffio_local = sniffio.thread_local  # trio sets .name == "trio" while it runs a task
 
 
 class _Entry:
@@ -272,28 +276,34 @@ class Chan(Generic[T]):
         """:meth:`send` for asyncio and trio tasks.
 
         Cancelled before a receiver took the value: raises the cancellation, nothing was sent.
-        Cancelled after: returns normally (the value was delivered).
+        Cancelled after: returns normally (the value was delivered). Under trio the call is a
+        checkpoint even when it completes at once (trio's own channels behave the same).
         """
-        await checkpoint_if_cancelled()
-        with self._lock:
-            r = self._send_locked(value)
-        if r is not _BLOCK:
-            if r is not _SENT:
-                r.wake()
-            await cancel_shielded_checkpoint()
+        in_trio = _sniffio_local.name == "trio"  # checkpoints inline: this is a hot path
+        if in_trio:
+            await trio.lowlevel.checkpoint_if_cancelled()
+        lock = self._lock
+        lock.acquire()
+        if not self._recvq and len(self._buf) < self._cap and not self._closed:
+            self._buf.append(value)  # fast path, as in send
+            lock.release()
+            if in_trio:
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return
-        if timeout is not None and timeout <= 0:
-            raise TimeoutError("send would block")
+        lock.release()
         w = async_waiter()
         e = _Entry(w, 0, value)
-        with self._lock:
+        with lock:
             r = self._send_locked(value)
             if r is _BLOCK:
+                if timeout is not None and timeout <= 0:
+                    raise TimeoutError("send would block")
                 self._sendq[e] = None
         if r is not _BLOCK:
             if r is not _SENT:
                 r.wake()
-            await cancel_shielded_checkpoint()
+            if in_trio:
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return
         if not await w.wait(timeout, lambda: self._withdraw_send(e)):
             raise TimeoutError(f"send timed out after {timeout} s")
@@ -352,17 +362,30 @@ class Chan(Generic[T]):
         """:meth:`recv_ok` for asyncio and trio tasks.
 
         Cancelled before a value was committed to it: raises the cancellation and consumes
-        nothing. Cancelled after: returns the value (the cancellation is dropped).
+        nothing. Cancelled after: returns the value (the cancellation is dropped). Under trio the
+        call is a checkpoint even when it completes at once.
         """
-        await checkpoint_if_cancelled()
-        with self._lock:
+        in_trio = _sniffio_local.name == "trio"
+        if in_trio:
+            await trio.lowlevel.checkpoint_if_cancelled()
+        lock = self._lock
+        lock.acquire()
+        buf = self._buf
+        if buf and not self._sendq:  # fast path, as in recv_ok
+            v = buf.popleft()
+            lock.release()
+            if in_trio:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            return v, True
+        lock.release()
+        with lock:
             v, w = self._recv_locked()
         if v is _BLOCK:
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("receive would block")
             me = async_waiter()
             e = _Entry(me, 0, None)
-            with self._lock:
+            with lock:
                 v, w = self._recv_locked()
                 if v is _BLOCK:
                     self._recvq[e] = None
@@ -372,7 +395,8 @@ class Chan(Generic[T]):
                 return me.value, me.ok
         if w is not None:
             w.wake()
-        await cancel_shielded_checkpoint()
+        if in_trio:
+            await trio.lowlevel.cancel_shielded_checkpoint()
         if v is _CLOSED:
             return None, False
         return v, True
