@@ -302,8 +302,9 @@ class TcpProxy:
 
     :meth:`freeze` stops forwarding what the server sends (it stays in the kernel's buffers), so
     a client sees a silent but open connection. :meth:`cut` closes every proxied connection and
-    the listening socket, so the client sees its connections drop and new ones refused.
-    :meth:`close` (also on leaving ``with``) cuts and ends the proxy's one thread.
+    the listening socket, so the client sees its connections drop and new ones refused. Both
+    return once the proxy's thread has applied them. :meth:`close` (also on leaving ``with``)
+    cuts and ends the proxy's one thread.
     """
 
     def __init__(self, target_port: int) -> None:
@@ -312,10 +313,13 @@ class TcpProxy:
         self._listener.setblocking(False)
         self.port: int = self._listener.getsockname()[1]
         self._wake_r, self._wake_w = socket.socketpair()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._frozen = False  # guarded by _lock: do not read from upstream sockets
         self._cut = False  # guarded by _lock: drop every connection, accept no more
         self._closing = False  # guarded by _lock: end the thread
+        # Guarded by _lock: requests made / applied by the proxy thread (applied <= requested).
+        self._requested = 0
+        self._applied = 0
         self._thread = threading.Thread(target=self._loop, name="etcd-test-proxy", daemon=True)
         self._thread.start()
 
@@ -328,17 +332,25 @@ class TcpProxy:
         with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
 
+    def _request(self, **flags: bool) -> None:
+        """Set flags, wake the proxy thread and wait until it has applied them."""
+        with self._lock:
+            for name, value in flags.items():
+                setattr(self, f"_{name}", value)
+            self._requested += 1
+            mine = self._requested
+        self._poke()
+        with self._lock:
+            applied = self._lock.wait_for(lambda: self._applied >= mine, 10.0)
+        assert applied, "the proxy thread did not apply the request"
+
     def freeze(self) -> None:
         """Stop forwarding server -> client bytes (the connections stay open)."""
-        with self._lock:
-            self._frozen = True
-        self._poke()
+        self._request(frozen=True)
 
     def cut(self) -> None:
         """Close every proxied connection and stop listening."""
-        with self._lock:
-            self._cut = True
-        self._poke()
+        self._request(cut=True)
 
     def close(self) -> None:
         """Cut, end the proxy thread and wait for it."""
@@ -376,6 +388,7 @@ class TcpProxy:
             while True:
                 with self._lock:
                     frozen, cut, closing = self._frozen, self._cut, self._closing
+                    seq = self._requested
                 if cut:
                     for s in list(peers):
                         drop(s)
@@ -389,6 +402,9 @@ class TcpProxy:
                     for s in upstream:
                         with contextlib.suppress(KeyError, ValueError):
                             sel.unregister(s)
+                with self._lock:
+                    self._applied = seq
+                    self._lock.notify_all()
                 for key, _ in sel.select():
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
