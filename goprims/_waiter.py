@@ -56,6 +56,8 @@ __all__ = [
 _allocate_lock = threading.Lock
 _get_ident = threading.get_ident
 _TIMEOUT_MAX = threading.TIMEOUT_MAX
+_current_task = trio.lowlevel.current_task
+_current_trio_token = trio.lowlevel.current_trio_token
 
 
 class Waiter:
@@ -220,9 +222,13 @@ class TrioWaiter(Waiter):
     __slots__ = ("_task", "_tid", "_token")
 
     def __init__(self) -> None:
-        Waiter.__init__(self)
-        self._task = trio.lowlevel.current_task()
-        self._token = trio.lowlevel.current_trio_token()
+        # Waiter.__init__ inlined: a trio rendezvous creates one waiter per operation.
+        self._claim = _allocate_lock()
+        self.index = -1
+        self.value = None
+        self.ok = True
+        self._task = _current_task()
+        self._token = _current_trio_token()
         self._tid = _get_ident()
 
     def wake(self) -> None:
@@ -270,7 +276,7 @@ def async_library() -> str:
 
 def async_waiter() -> AsyncioWaiter | TrioWaiter:
     """A waiter for the current async task, whichever library runs it."""
-    if async_library() == "trio":
+    if sniffio.thread_local.name == "trio" or async_library() == "trio":
         return TrioWaiter()
     return AsyncioWaiter()
 
