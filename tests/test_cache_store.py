@@ -386,3 +386,13 @@ def test_concurrent_writers_leave_indices_consistent_with_a_scan() -> None:
     for ns in ix.list_index_func_values(NAMESPACE_INDEX):
         expected = sorted(k for k, o in objs.items() if o["metadata"]["namespace"] == ns)
         assert sorted(ix.index_keys(NAMESPACE_INDEX, ns)) == expected
+
+
+def test_a_plain_store_starts_without_indices_but_can_gain_them() -> None:
+    s = Store()
+    s.add(pod("a", "ns1"))
+    assert s.get_indexers() == {}
+    with pytest.raises(IndexNotFound):
+        s.by_index(NAMESPACE_INDEX, "ns1")
+    s.add_indexers({NAMESPACE_INDEX: meta_namespace_index_func})
+    assert s.index_keys(NAMESPACE_INDEX, "ns1") == ["ns1/a"]

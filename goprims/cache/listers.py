@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 from goprims.cache.keys import NAMESPACE_INDEX, object_labels, object_namespace_and_name
-from goprims.cache.store import Indexer, Store
+from goprims.cache.store import Store
 
 __all__ = ["Lister", "ListerNotFound", "NamespaceLister", "Selector"]
 
@@ -72,8 +72,8 @@ def _filtered(objs: list[Any], match: Callable[[Any], bool] | None) -> list[Any]
 
 
 class Lister:
-    """A read-only view of ``indexer`` (any :class:`~goprims.cache.store.Store`; an
-    :class:`~goprims.cache.store.Indexer` with a namespace index makes ``by_namespace`` fast).
+    """A read-only view of ``indexer`` (any :class:`~goprims.cache.store.Store`; one with a
+    ``NAMESPACE_INDEX`` index, as informers build, makes ``by_namespace`` fast).
 
     ``resource`` (e.g. ``"pods"``) only names the resource in :class:`ListerNotFound` messages.
     """
@@ -129,7 +129,7 @@ class NamespaceLister:
         indexer = self._indexer
         if ns == "":
             return _filtered(indexer.list(), match)
-        if isinstance(indexer, Indexer) and NAMESPACE_INDEX in indexer.get_indexers():
+        if NAMESPACE_INDEX in indexer.get_indexers():
             return _filtered(indexer.by_index(NAMESPACE_INDEX, ns), match)
         logger.warning(
             "cache has no %r index: listing namespace %r by a linear scan", NAMESPACE_INDEX, ns

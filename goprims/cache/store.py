@@ -54,6 +54,11 @@ class Store:
     Every method may be called from any thread. Objects are stored as given, not copied: treat
     what the store returns as read-only. A key function failure raises :class:`CacheKeyError` and
     changes nothing.
+
+    A Store has the index queries of client-go's cache too, but starts with no index (until
+    :meth:`add_indexers`); :class:`Indexer` starts with some. Index queries name an index; an
+    unknown name raises :class:`~goprims.cache.thread_safe_store.IndexNotFound` (except
+    :meth:`list_index_func_values`, which gives ``[]``).
     """
 
     def __init__(self, key_func: KeyFunc = meta_namespace_key_func) -> None:
@@ -109,22 +114,7 @@ class Store:
         """The number of stored objects."""
         return len(self._store)
 
-
-class Indexer(Store):
-    """A :class:`Store` with named indices: ``Indexer(key_func, indexers)``.
-
-    ``indexers`` maps an index name to an index function (``obj -> list[str]``); more can be
-    added later with :meth:`add_indexers`, even once objects are stored. Index queries name an
-    index; an unknown name raises :class:`~goprims.cache.thread_safe_store.IndexNotFound`
-    (except :meth:`list_index_func_values`, which gives ``[]``).
-    """
-
-    def __init__(
-        self, key_func: KeyFunc = meta_namespace_key_func, indexers: Indexers | None = None
-    ) -> None:
-        super().__init__(key_func)
-        if indexers:
-            self._store.add_indexers(indexers)
+    # ---------------------------------------------------------------------------------- indices
 
     def index(self, index_name: str, obj: Any) -> builtins.list[Any]:
         """Stored objects sharing at least one value of index ``index_name`` with probe ``obj``."""
@@ -153,3 +143,18 @@ class Indexer(Store):
         registered.
         """
         self._store.add_indexers(indexers)
+
+
+class Indexer(Store):
+    """A :class:`Store` created with named indices: ``Indexer(key_func, indexers)``.
+
+    ``indexers`` maps an index name to an index function (``obj -> list[str]``); more can be
+    added later with :meth:`add_indexers`, even once objects are stored.
+    """
+
+    def __init__(
+        self, key_func: KeyFunc = meta_namespace_key_func, indexers: Indexers | None = None
+    ) -> None:
+        super().__init__(key_func)
+        if indexers:
+            self._store.add_indexers(indexers)
