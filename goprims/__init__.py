@@ -55,13 +55,14 @@ from goprims.pool import Pool, PoolClosed, PoolOverload
 from goprims.storage import (
     AlreadyExists,
     Conflict,
+    CorruptObject,
+    EtcdError,
     InvalidObject,
     InvalidResourceVersion,
     NotFound,
     StorageError,
+    StorageUnavailable,
 )
-from goprims.storage._etcd_client import EtcdError, StorageUnavailable
-from goprims.storage.etcd import CorruptObject
 from goprims.sync import (
     Barrier,
     CalledTwice,

@@ -3,17 +3,16 @@ global revision (an object's ``metadata.resourceVersion``), compare-and-swap upd
 that replays every change after a version, and compaction (old versions answer 410 Gone).
 
 * :class:`MemoryStorage`: the embedded, in-process backend.
-* ``EtcdStorage``: the same protocol on etcd v3 (:mod:`goprims.storage.etcd`, imported on first
-  access of ``goprims.storage.EtcdStorage``).
+* :class:`EtcdStorage`: the same protocol on a real etcd v3 cluster (:mod:`goprims.storage.etcd`,
+  a stdlib-only client of etcd's JSON gateway).
 * :func:`list_watch`: a ``ListerWatcher`` over a storage prefix, to feed an informer.
 * Errors: :class:`AlreadyExists`, :class:`NotFound`, :class:`Conflict`, :class:`InvalidObject`,
-  :class:`InvalidResourceVersion` (all :class:`StorageError`), and, shared with
+  :class:`InvalidResourceVersion`, and for etcd :class:`StorageUnavailable`, :class:`EtcdError`,
+  :class:`CorruptObject` (all :class:`StorageError`), and, shared with
   :mod:`goprims.cache`, :class:`ResourceExpired` and :class:`TooLargeResourceVersion`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from goprims.storage.errors import (
     AlreadyExists,
@@ -25,6 +24,7 @@ from goprims.storage.errors import (
     StorageError,
     TooLargeResourceVersion,
 )
+from goprims.storage.etcd import CorruptObject, EtcdError, EtcdStorage, StorageUnavailable
 from goprims.storage.interface import Storage
 from goprims.storage.listwatch import list_watch
 from goprims.storage.memory import MemoryStorage
@@ -32,6 +32,9 @@ from goprims.storage.memory import MemoryStorage
 __all__ = [
     "AlreadyExists",
     "Conflict",
+    "CorruptObject",
+    "EtcdError",
+    "EtcdStorage",
     "InvalidObject",
     "InvalidResourceVersion",
     "MemoryStorage",
@@ -39,16 +42,7 @@ __all__ = [
     "ResourceExpired",
     "Storage",
     "StorageError",
+    "StorageUnavailable",
     "TooLargeResourceVersion",
     "list_watch",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """``EtcdStorage`` is imported on first use, so importing :mod:`goprims.storage` never
-    loads the etcd client."""
-    if name == "EtcdStorage":
-        from goprims.storage.etcd import EtcdStorage
-
-        return EtcdStorage
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
