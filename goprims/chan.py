@@ -35,7 +35,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from random import random, shuffle
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -591,12 +591,45 @@ def _withdraw(regs: _Registration) -> None:
             (ch._sendq if is_send else ch._recvq).pop(e, None)
 
 
+def _withdrawer(regs: _Registration) -> Callable[[], None]:
+    return lambda: _withdraw(regs)
+
+
 def _outcome(w: Waiter, cases: tuple[Any, ...]) -> Selected:
     if type(cases[w.index]) is Send or isinstance(cases[w.index], Send):
         if not w.ok:
             raise ChanClosed("send on closed channel")
         return Selected(w.index, None, True)
     return Selected(w.index, w.value, w.ok)
+
+
+def _selecting(
+    cases: tuple[Any, ...], default: bool, timeout: float | None, new_waiter: Callable[[], Waiter]
+) -> Generator[tuple[Any, float | None, Callable[[], None]], bool, Selected]:
+    """The select algorithm for every world: returns the outcome, or yields once
+    ``(waiter, remaining timeout, withdraw)`` when it must park and is sent whether the waiter
+    fired. :func:`select` and :func:`async_select` only differ in how they park."""
+    active = _cases(cases)
+    deadline = None if timeout is None else _clock.REAL_CLOCK.now() + timeout
+    while True:
+        sel = _poll(active)
+        if sel is not None:
+            return sel
+        if default:
+            return _DEFAULT
+        remaining = None
+        if deadline is not None:
+            remaining = deadline - _clock.REAL_CLOCK.now()
+            if remaining <= 0:
+                raise TimeoutError("select timed out")
+        w = new_waiter()
+        regs = _register(active, w)
+        if regs is None:
+            continue
+        if not (yield w, remaining, _withdrawer(regs)):
+            raise TimeoutError("select timed out")
+        _withdraw(regs)
+        return _outcome(w, cases)
 
 
 def select(*cases: Recv | Send, default: bool = False, timeout: float | None = None) -> Selected:
@@ -611,31 +644,14 @@ def select(*cases: Recv | Send, default: bool = False, timeout: float | None = N
     ``None`` channels) the call blocks forever, like ``select {}``. A non-case raises
     :class:`TypeError`.
     """
-    active = _cases(cases)
-    deadline = None if timeout is None else _clock.REAL_CLOCK.now() + timeout
-    while True:
-        sel = _poll(active)
-        if sel is not None:
-            return sel
-        if default:
-            return _DEFAULT
-        remaining = None
-        if deadline is not None:
-            remaining = deadline - _clock.REAL_CLOCK.now()
-            if remaining <= 0:
-                raise TimeoutError("select timed out")
-        w = ThreadWaiter()
-        regs = _register(active, w)
-        if regs is None:
-            continue
-        if not w.wait(remaining, _withdrawer(regs)):
-            raise TimeoutError("select timed out")
-        _withdraw(regs)
-        return _outcome(w, cases)
-
-
-def _withdrawer(regs: _Registration) -> Callable[[], None]:
-    return lambda: _withdraw(regs)
+    steps = _selecting(cases, default, timeout, ThreadWaiter)
+    try:
+        w, remaining, withdraw = next(steps)
+        steps.send(w.wait(remaining, withdraw))
+    except StopIteration as done:
+        result: Selected = done.value
+        return result
+    raise AssertionError("unreachable: a select parks at most once")  # pragma: no cover
 
 
 async def async_select(
@@ -646,30 +662,20 @@ async def async_select(
     Cancelled before a case fired: raises the cancellation and no case happened. Cancelled after
     a case fired: returns that case's outcome (the cancellation is dropped).
     """
-    active = _cases(cases)
     await checkpoint_if_cancelled()
-    deadline = None if timeout is None else _clock.REAL_CLOCK.now() + timeout
-    while True:
-        sel = _poll(active)
-        if sel is not None:
-            await cancel_shielded_checkpoint()
-            return sel
-        if default:
-            await cancel_shielded_checkpoint()
-            return _DEFAULT
-        remaining = None
-        if deadline is not None:
-            remaining = deadline - _clock.REAL_CLOCK.now()
-            if remaining <= 0:
-                raise TimeoutError("select timed out")
-        w = async_waiter()
-        regs = _register(active, w)
-        if regs is None:
-            continue
-        if not await w.wait(remaining, _withdrawer(regs)):
-            raise TimeoutError("select timed out")
-        _withdraw(regs)
-        return _outcome(w, cases)
+    steps = _selecting(cases, default, timeout, async_waiter)
+    try:
+        w, remaining, withdraw = next(steps)
+    except StopIteration as done:
+        await cancel_shielded_checkpoint()  # completed without parking
+        result: Selected = done.value
+        return result
+    try:
+        steps.send(await w.wait(remaining, withdraw))
+    except StopIteration as done:
+        result = done.value
+        return result
+    raise AssertionError("unreachable: a select parks at most once")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------------------- timers
