@@ -302,3 +302,19 @@ def test_bad_stop_is_a_type_error() -> None:
     r = Reflector(ScriptedLW([], []), RecordingStore())
     with pytest.raises(TypeError):
         r.run(object())
+
+
+def test_stopping_during_backoff_leaves_no_timer_pending_on_the_clock() -> None:
+    clk = FakeClock()
+    stop = Chan[None]()
+    failed = Chan[None](None)
+    lw = ScriptedLW([ConnectionError("down")], [])
+    r = Reflector(lw, RecordingStore(), clock=clk, watch_error_handler=lambda *_: failed.send(None))
+    t = threading.Thread(target=r.run, args=(stop,))
+    t.start()
+    failed.recv(timeout=5)
+    clk.block_until_waiters(timeout=5)  # the backoff timer is armed
+    stop.close()
+    t.join(5)
+    assert not t.is_alive()
+    assert not clk.has_waiters()

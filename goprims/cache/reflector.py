@@ -36,7 +36,7 @@ from goprims.cache.listwatch import (
     TooLargeResourceVersion,
     Watch,
 )
-from goprims.chan import Chan, Recv, after, go, select
+from goprims.chan import Chan, Recv, Timer, go, select
 
 __all__ = ["Backoff", "Reflector", "ReflectorStore", "stop_chan"]
 
@@ -79,9 +79,19 @@ def _stopped(stop: Chan[Any]) -> bool:
     return stop.closed  # a stop channel is only ever closed, and never reopens
 
 
-def _sleep(stop: Chan[Any], seconds: float, clock: _clock.Clock) -> bool:
-    """Wait ``seconds`` on ``clock`` unless ``stop`` closes first. True if stopped."""
-    return select(Recv(stop), Recv(after(seconds, clock=clock))).index == 0
+def _sleep(stop: Chan[Any], seconds: float, clock: _clock.Clock, *more: Chan[Any]) -> int:
+    """Wait ``seconds`` on ``clock`` unless ``stop`` (or one of ``more``) closes first.
+
+    Returns the index of what ended the wait: 0 for ``stop``, ``1 + i`` for ``more[i]``, and
+    ``1 + len(more)`` when the time passed. The timer is stopped either way, so an interrupted
+    wait leaves nothing pending on the clock.
+    """
+    timer = Timer(seconds, clock=clock)
+    try:
+        sel = select(Recv(stop), *(Recv(c) for c in more), Recv(timer.c))
+    finally:
+        timer.stop()
+    return sel.index
 
 
 class Backoff:
@@ -177,7 +187,7 @@ class Reflector:
                 self.list_and_watch(stop_ch)
             except Exception as err:
                 self.watch_error_handler(self, err)
-            if _sleep(stop_ch, self.backoff.next(), self.clock):
+            if _sleep(stop_ch, self.backoff.next(), self.clock) == 0:
                 return
 
     def list_and_watch(self, stop: Any) -> None:
@@ -213,8 +223,7 @@ class Reflector:
 
     def _resync_loop(self, stop: Chan[Any], done: Chan[None]) -> None:
         while True:
-            sel = select(Recv(stop), Recv(done), Recv(after(self.resync_period, clock=self.clock)))
-            if sel.index != 2:
+            if _sleep(stop, self.resync_period, self.clock, done) != 2:
                 return
             if self.should_resync is None or self.should_resync():
                 try:
