@@ -3,9 +3,8 @@
 :class:`Pool` runs callables on worker threads that it starts on demand, reuses hot-first (a LIFO
 stack of idle workers, as the origin gopool and ants do) and lets go after ``expiry`` seconds
 without work, so a quiet program keeps no idle threads. A pool may be bounded (``size > 0``): when
-every worker is busy a submitter waits (FIFO), or is refused with :exc:`PoolOverload`. A finished
-worker hands itself directly to the first waiting submitter; an idle worker is handed its next task
-directly (no shared task queue): a pool never holds a task that no worker has taken.
+``size`` tasks run a submitter waits (FIFO), or is refused with :exc:`PoolOverload`: there is no
+unbounded task queue, and every accepted task has a worker of its own.
 
 Every wait goes through the waiter core (:mod:`goprims._waiter`): idle workers park on a
 :class:`~goprims._waiter.ThreadWaiter` with ``timeout=expiry``; blocked submitters park on a waiter
@@ -19,10 +18,11 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import traceback
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, InvalidStateError
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
@@ -65,19 +65,20 @@ class PoolOverload(RuntimeError):
 
     Raised when every worker is busy and either the pool is ``nonblocking``, or ``max_blocking``
     callers already wait, or the caller is one of the pool's own workers (see
-    :meth:`Pool.submit`: a nested submit never waits without a timeout, it would deadlock).
+    :meth:`Pool.submit`: a nested submit never waits without a timeout, it could deadlock).
     """
 
 
 class _Worker:
-    """Book-keeping for one worker thread. Mutated by the pool's lock holders only."""
+    """One worker thread's record (its key in the idle stack)."""
 
     __slots__ = ("task",)
 
-    def __init__(self, task: _Task | None) -> None:
-        # The task this worker was handed and has not finished yet (None while idle). Set under
-        # the pool lock by whoever hands it the task; cleared by the worker under the lock.
-        self.task = task
+    def __init__(self) -> None:
+        # The task this worker took and has not finished (None between tasks), so that
+        # shutdown(cancel_futures=True) can cancel it if it has not started yet. Written by the
+        # worker under the pool lock.
+        self.task: _Task | None = None
 
 
 def _report(exc: BaseException) -> None:
@@ -86,31 +87,27 @@ def _report(exc: BaseException) -> None:
     )
 
 
-def _settle(fut: Future[Any], outcome: Any, failed: bool) -> None:
-    if failed:
-        fut.set_exception(outcome)
-    else:
-        fut.set_result(outcome)
-
-
 class Pool(Executor):
     """A pool of reusable worker threads with idle expiry, after ants and the origin gopool.
 
     ``size <= 0`` means unlimited: a task never waits for a worker, a new thread is started when no
-    idle one is left. ``size > 0`` bounds how many tasks run at once; when all ``size`` workers are
-    busy, :meth:`submit` and :meth:`go` wait for one (first come, first served), unless
-    ``nonblocking=True`` or ``max_blocking`` (> 0) callers already wait: then they raise
-    :exc:`PoolOverload`.
+    idle one is left. ``size > 0`` bounds how many tasks run at once; when ``size`` tasks are
+    running, :meth:`submit` and :meth:`go` wait until one finishes (first come, first served),
+    unless ``nonblocking=True`` or ``max_blocking`` (> 0) callers already wait: then they raise
+    :exc:`PoolOverload`. There is no unbounded task queue: at most ``size`` tasks are accepted at
+    a time, and an accepted task always has a worker of its own, starting at once or already on
+    its way, so the tasks of one pool may wait for each other within the capacity.
 
     Idle workers are reused last-in first-out, so under a steady load the same few threads stay
     hot and the others age. A worker that stays idle for ``expiry`` seconds ends its thread
-    (``expiry=None``: never). Reclaim is per worker and exact: each thread ends ``expiry`` seconds
-    after its last task finished (the origin gopool and ants reclaim from a ticker, between
-    ``expiry`` and ``2 * expiry``). Reclaiming needs no extra thread and uses no CPU.
+    (``expiry=None``: never). Reclaim is per worker: each thread ends ``expiry`` seconds after it
+    last finished a task (or was last woken for one), where the origin gopool and ants reclaim
+    from a ticker, between ``expiry`` and ``2 * expiry``. Reclaiming needs no extra thread and
+    uses no CPU.
 
     ``prealloc=True`` starts all ``size`` workers at construction (and at :meth:`reboot`), so the
     first burst does not pay thread start-up; it needs ``size > 0``. Preallocated workers expire
-    like any others: use ``expiry=None`` as well for a fixed set of warm threads.
+    like any others: add ``expiry=None`` for a fixed set of warm threads.
 
     :meth:`go` is fire-and-forget: an exception escaping the task is passed to
     ``panic_handler(exc)``, or without one to :func:`threading.excepthook` (an exception escaping
@@ -154,26 +151,38 @@ class Pool(Executor):
         self._name = name
         self._seq = itertools.count(1)  # worker thread numbers
 
-        # Everything below is guarded by _lock (a plain mutex: nothing ever waits while holding it).
+        # Everything below is guarded by _lock, a plain mutex: nobody waits while holding it.
+        #
+        # How tasks reach workers: an accepted task is appended to _ready and, unless a worker is
+        # already on its way to _ready (_coming), the hottest idle worker is woken (or a new one
+        # started). Any worker that reaches _ready takes its oldest task, and first, if tasks
+        # remain and no other worker is on its way, wakes (or starts) the next worker: a chain
+        # that reaches every accepted task, so tasks may wait for each other up to the capacity.
+        # Under load a worker that just finished a task takes the next one without parking and
+        # without anybody being woken for it: as cheap as a shared queue, one wake-up per burst.
         self._lock = threading.Lock()
-        # Capacity: -1 when unlimited, else > 0.
-        self._cap = size if size > 0 else -1
+        self._cap = size if size > 0 else -1  # -1: unlimited
         self._closed = False
-        # Workers committed to the pool: started, not yet retired and not told to stop. Capacity
-        # is measured against this. Invariant: _running <= _workers <= _alive.
+        # Tasks accepted and not finished: in _ready, or taken by a worker. Capacity is measured
+        # against this. Invariant: _accepted <= _cap unless tune() lowered _cap meanwhile.
+        self._accepted = 0
+        # Accepted tasks no worker has taken yet, oldest first. Invariant: while _ready is not
+        # empty, _coming > 0 or a worker is expiring right now (it then stays: see _work).
+        self._ready: deque[_Task] = deque()
+        # Workers woken (or started) to take from _ready that have not reached it yet.
+        self._coming = 0
+        # Worker threads counted against the capacity: started, not retiring, not told to stop.
         self._workers = 0
-        # Workers holding a task (reserved by whoever handed it, released by the worker when done).
-        self._running = 0
-        # Worker threads not yet retired, including those told to stop. release() waits for 0.
+        # Worker threads not yet retired (told to stop or not). release() waits for it to reach 0.
         self._alive = 0
         # Idle workers and the waiter each is parked on, most recently parked last (LIFO:
-        # dict.popitem() pops the hottest one). An entry's waiter is unclaimed, or claimed by the
-        # worker itself as it expires (it then withdraws its entry).
-        # Invariant: len(_idle) <= _workers - _running.
+        # dict.popitem() pops the hottest one). An entry's waiter is unclaimed, or claimed by its
+        # worker as it expires (the worker then withdraws the entry). A firer sets ``ok``: True
+        # "take from _ready", False "stop" (and the firer has already left it out of _workers).
         self._idle: dict[_Worker, ThreadWaiter] = {}
-        # Blocked submitters, FIFO, each with the task it brings. Invariant: non-empty only while
-        # no idle worker can be claimed and no worker slot is free (_workers >= _cap); whoever
-        # frees a slot (a finishing or expiring worker, tune) serves the head first.
+        # Blocked submitters, FIFO, each with the task it brings.
+        # Invariant: non-empty only while _accepted >= _cap; whoever frees capacity (a finishing
+        # worker, tune) accepts the head first, so later callers never overtake it.
         self._waiters: OrderedDict[Waiter, _Task] = OrderedDict()
         # Callers of release() waiting for _alive to fall to their target (0, or 1 when the caller
         # is itself a worker of this pool).
@@ -205,14 +214,13 @@ class Pool(Executor):
 
     @property
     def running(self) -> int:
-        """Workers executing a task now (a task handed over but not yet started counts)."""
-        return self._running
+        """Tasks running now: started, or accepted and handed to a worker about to start them."""
+        return self._accepted
 
     @property
     def idle(self) -> int:
-        """Live workers without a task: parked waiting for one, or about to park or expire."""
-        with self._lock:
-            return self._workers - self._running
+        """Workers parked waiting for a task (live threads, until their expiry)."""
+        return len(self._idle)
 
     @property
     def waiting(self) -> int:
@@ -231,7 +239,7 @@ class Pool(Executor):
         Negative for a while after :meth:`tune` shrank the pool below the running count.
         """
         with self._lock:
-            return -1 if self._cap < 0 else self._cap - self._running
+            return -1 if self._cap < 0 else self._cap - self._accepted
 
     @property
     def closed(self) -> bool:
@@ -241,8 +249,8 @@ class Pool(Executor):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return (
-            f"<Pool {self._name!r} {state} cap={self._cap} running={self._running} "
-            f"idle={self._workers - self._running} waiting={len(self._waiters)}>"
+            f"<Pool {self._name!r} {state} cap={self._cap} running={self._accepted} "
+            f"idle={len(self._idle)} waiting={len(self._waiters)}>"
         )
 
     # -------------------------------------------------------------------------------- submitting
@@ -250,11 +258,11 @@ class Pool(Executor):
     def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
         """Run ``fn(*args, **kwargs)`` on a worker; return a Future for its result.
 
-        Waits while every worker is busy (bounded pool), first come first served. Raises
+        Waits while ``cap`` tasks are running (bounded pool), first come first served. Raises
         :exc:`PoolOverload` instead of waiting when the pool is ``nonblocking``, when
         ``max_blocking`` callers already wait, or when the caller is one of this pool's own workers
-        (a task submitting to its own full pool): that wait could last forever, since the
-        worker that would have to finish is the caller, so a nested submit fails at once (use
+        (a task submitting to its own full pool): that wait could last forever, since the task
+        that would have to finish may be the caller itself, so a nested submit fails at once (use
         :meth:`submit_timeout` to wait a bounded time, or catch :exc:`PoolOverload` and run the
         function inline). Raises :exc:`PoolClosed` after shutdown, also if the pool closes while
         the caller waits. An exception raised by ``fn`` goes to the Future, not to
@@ -293,7 +301,7 @@ class Pool(Executor):
 
         Returns the :class:`concurrent.futures.Future` (``asyncio.wrap_future`` makes it
         awaitable under asyncio). Cancelled while waiting, it raises the cancellation and the task
-        was not submitted; cancelled after a worker took the task, it returns the Future (the
+        was not submitted; cancelled after the task was accepted, it returns the Future (the
         cancellation is dropped, see :mod:`goprims._waiter`).
         """
         fut: Future[_T] = _new_future()
@@ -305,31 +313,25 @@ class Pool(Executor):
         await self._async_put((None, fn, args, kwargs))
 
     def _put(self, task: _Task, timeout: float | None) -> None:
-        """Hand ``task`` to an idle worker, to a new worker, or wait for a worker (threads)."""
+        """Accept ``task`` or wait until it is accepted (threads). The hot path, kept inline."""
         lock = self._lock
         lock.acquire()
         if self._closed:
             lock.release()
             raise PoolClosed(f"pool {self._name!r} is closed")
-        # The hot path, inline: hand the task straight to the hottest idle worker.
-        idle = self._idle
-        while idle:
-            rec, w = idle.popitem()
-            if w.try_claim():
-                w.value = task
-                rec.task = task
-                self._running += 1
-                lock.release()
-                w.wake()
-                return
-            # else: that worker is expiring; it withdraws itself and reconciles the counts.
         cap = self._cap
-        if cap < 0 or self._workers < cap:
-            self._workers += 1
-            self._alive += 1
-            self._running += 1
+        if cap < 0 or self._accepted < cap:
+            self._accepted += 1
+            self._ready.append(task)
+            if self._coming:  # a worker is on its way to _ready already
+                lock.release()
+                return
+            w, start = self._call_worker_locked()
             lock.release()
-            self._start_worker(task)
+            if w is not None:
+                w.wake()
+            elif start:
+                self._start_worker(task)
             return
         try:
             w = self._queue_locked(task, timeout, ThreadWaiter)
@@ -343,18 +345,20 @@ class Pool(Executor):
     async def _async_put(self, task: _Task) -> None:
         """:meth:`_put` for an async task (no timeout: async callers use cancel scopes)."""
         await checkpoint_if_cancelled()
-        handed: ThreadWaiter | None = None
-        waiter = None
+        waiter = wake = None
+        start = False
         with self._lock:
             if self._closed:
                 raise PoolClosed(f"pool {self._name!r} is closed")
-            handed, spawn = self._place_locked(task)
-            if handed is None and not spawn:
+            if self._cap < 0 or self._accepted < self._cap:
+                self._accepted += 1
+                wake, start = self._find_worker_locked(task)
+            else:
                 waiter = self._queue_locked(task, None, async_waiter)
         if waiter is None:
-            if handed is not None:
-                handed.wake()
-            elif spawn:
+            if wake is not None:
+                wake.wake()
+            if start:
                 self._start_worker(task)
             await cancel_shielded_checkpoint()
             return
@@ -362,26 +366,37 @@ class Pool(Executor):
         if not waiter.ok:
             raise self._refusal(waiter)
 
-    def _place_locked(self, task: _Task) -> tuple[ThreadWaiter | None, bool]:
-        """Place ``task`` without waiting, if possible. Lock held.
+    def _find_worker_locked(self, task: _Task) -> tuple[ThreadWaiter | None, bool]:
+        """Put an accepted task in _ready and make sure a worker comes for it. Lock held.
 
-        Returns ``(worker_waiter, False)`` if an idle worker was claimed for it (the caller wakes
-        it after releasing the lock), ``(None, True)`` if a slot was reserved for a new worker
-        the caller must start, ``(None, False)`` if the pool is full.
+        Returns the idle worker's waiter to wake after releasing the lock, and whether a new
+        worker must be started (its slot is already counted).
+        """
+        self._ready.append(task)
+        if self._coming:
+            return None, False
+        return self._call_worker_locked()
+
+    def _call_worker_locked(self) -> tuple[ThreadWaiter | None, bool]:
+        """Make a worker come to _ready: claim the hottest idle one, or count a new one. Locked.
+
+        Returns the idle worker's waiter to wake after releasing the lock, and whether a new
+        worker must be started. A new worker is counted while there are fewer workers than the
+        capacity, or than accepted tasks (after tune() shrank the pool, accepted tasks still get a
+        worker each). Neither: then _workers >= _accepted, so some worker is neither running a
+        task nor parked nor coming: it is expiring, and it takes from _ready before it leaves.
         """
         idle = self._idle
         while idle:
-            rec, w = idle.popitem()
+            w = idle.popitem()[1]
             if w.try_claim():
-                w.value = task
-                rec.task = task
-                self._running += 1
+                self._coming += 1
                 return w, False
-        cap = self._cap
-        if cap < 0 or self._workers < cap:
+            # else: that worker is expiring; it looks at _ready before it leaves.
+        if self._cap < 0 or self._workers < max(self._cap, self._accepted):
             self._workers += 1
             self._alive += 1
-            self._running += 1
+            self._coming += 1
             return None, True
         return None, False
 
@@ -417,34 +432,36 @@ class Pool(Executor):
         with self._lock:
             self._waiters.pop(w, None)
 
-    def _serve_waiter_locked(self, rec: _Worker) -> tuple[_Task, Waiter] | None:
-        """Take the task of the first blocked submitter for worker ``rec``. Lock held.
+    def _accept_waiter_locked(self) -> tuple[Waiter, _Task] | None:
+        """Accept the task of the first blocked submitter. Lock held.
 
-        Returns ``(task, waiter)``; the caller wakes the waiter after releasing the lock.
+        Returns its waiter, to wake after releasing the lock, and the task, which the caller puts
+        in _ready with a worker for it.
         """
         waiters = self._waiters
         while waiters:
             w, task = waiters.popitem(last=False)
             if w.try_claim():
-                w.ok = True
-                rec.task = task
-                self._running += 1
-                return task, w
+                self._accepted += 1
+                return w, task
             # else: that submitter is withdrawing (timeout, cancellation): skip it.
         return None
 
     # ----------------------------------------------------------------------------------- workers
 
-    def _start_worker(self, task: _Task | None) -> None:
-        """Start a worker thread for a slot already reserved (counts incremented). No lock held."""
-        rec = _Worker(task)
+    def _start_worker(self, task: _Task | None = None) -> None:
+        """Start a worker thread for a slot already counted (_workers, _alive, _coming).
+
+        No lock held. ``task`` is the accepted task it was started for, if any. Should the thread
+        fail to start (the system is out of threads), the task is withdrawn and the error raised
+        to the caller if the task still waits in _ready; if another worker took it meanwhile, the
+        task runs and the error is dropped. Idle workers are woken for the tasks left in _ready.
+        """
+        rec = _Worker()
         with self._lock:
             self._records.add(rec)
         t = threading.Thread(
-            target=self._work,
-            args=(rec, task),
-            name=f"{self._name}-{next(self._seq)}",
-            daemon=True,
+            target=self._work, args=(rec,), name=f"{self._name}-{next(self._seq)}", daemon=True
         )
         try:
             t.start()
@@ -453,42 +470,87 @@ class Pool(Executor):
                 self._records.discard(rec)
                 self._workers -= 1
                 self._alive -= 1
+                self._coming -= 1
+                withdrawn = False
                 if task is not None:
-                    self._running -= 1
-                fire = self._release_ready_locked()
+                    for i, queued in enumerate(self._ready):
+                        if queued is task:
+                            del self._ready[i]
+                            self._accepted -= 1
+                            withdrawn = True
+                            break
+                fire = self._wake_for_ready_locked() + self._release_ready_locked()
             for w in fire:
                 w.wake()
-            raise
+            if withdrawn or task is None:
+                raise
+
+    def _wake_for_ready_locked(self) -> list[Waiter]:
+        """Claim an idle worker if tasks wait in _ready and no worker is coming. Lock held."""
+        idle = self._idle
+        while self._ready and not self._coming and idle:
+            w = idle.popitem()[1]
+            if w.try_claim():
+                self._coming += 1
+                return [w]
+        return []
 
     def _preallocate(self) -> None:
         with self._lock:
             n = self._cap - self._workers if self._cap > 0 and not self._closed else 0
             self._workers += n
             self._alive += n
+            self._coming += n
         for _ in range(n):
-            self._start_worker(None)
+            self._start_worker()
 
-    def _work(self, rec: _Worker, task: _Task | None) -> None:
-        """A worker thread's life: run a task, then serve a waiter or park idle, until retired.
+    def _work(self, rec: _Worker) -> None:
+        """A worker thread's life: take tasks from _ready while there are any, else park idle.
 
-        A submitted task's Future is settled only after the worker has re-entered the pool (as
-        idle, or serving the next waiter): whoever wakes from ``result()`` and submits again
-        finds this worker ready, so a sequential submit/result loop reuses one thread.
+        A submitted task's Future is settled only once the worker is back in the pool (holding its
+        next task, or parked idle): whoever wakes from ``result()`` and submits again finds this
+        worker ready, so a sequential submit/result loop reuses one thread.
         """
         self._idents.add(_get_ident())
         lock = self._lock
+        ready = self._ready
         idle = self._idle
         waiters = self._waiters
         expiry = self._expiry
         withdraw = partial(self._withdraw_idle, rec)
-        # The outcome of the last task, to be set on its Future (settle) once back in the pool.
+        # The last task's Future and outcome, set once back in the pool; and the blocked
+        # submitter whose task was accepted when that task finished, woken at the same time.
         settle: Future[Any] | None = None
         outcome: Any = None
         failed = False
+        accepted: Waiter | None = None
+        expired = stopped = False
+        lock.acquire()
+        self._coming -= 1
         while True:
-            if task is not None:
+            # Lock held. Take the oldest accepted task, if any (even when closing or expiring:
+            # every accepted task runs).
+            if ready:
+                task = ready.popleft()
+                rec.task = task
+                call: ThreadWaiter | None = None
+                start = False
+                if ready and not self._coming:  # the chain: the next task needs a worker too
+                    call, start = self._call_worker_locked()
+                lock.release()
+                if call is not None:
+                    call.wake()
+                elif start:
+                    self._start_next()
+                if settle is not None:
+                    _settle(settle, outcome, failed)
+                    settle = outcome = None
+                    failed = False
+                if accepted is not None:
+                    accepted.wake()
+                    accepted = None
                 fut, fn, args, kwargs = task
-                task = None
+                del task
                 if fut is None:
                     try:
                         fn(*args, **kwargs)
@@ -503,34 +565,24 @@ class Pool(Executor):
                         outcome = exc
                         failed = True
                         del exc
-                # Drop every reference to the task before parking (results, arguments).
+                # Drop every reference to the task before parking (arguments, results).
                 del fut, fn, args, kwargs
                 lock.acquire()
                 rec.task = None
-                self._running -= 1
-            else:
-                lock.acquire()
-            # Lock held: retire, serve the first waiting submitter, or park.
+                self._accepted -= 1
+                expired = False
+                if waiters and not self._closed and self._accepted < self._cap:
+                    head = self._accept_waiter_locked()
+                    if head is not None:  # this worker is the one that takes its task
+                        accepted, task = head
+                        ready.append(task)
+                        del task
+                continue
             cap = self._cap
-            if self._closed or (cap >= 0 and self._workers > cap):
-                self._workers -= 1
-                if settle is not None:
-                    lock.release()
-                    _settle(settle, outcome, failed)
-                    settle = outcome = None
-                    lock.acquire()
+            if stopped or expired or self._closed or (cap >= 0 and self._workers > cap):
+                if not stopped:  # a stopped worker was left out of _workers by its firer
+                    self._workers -= 1
                 break
-            if waiters:
-                served = self._serve_waiter_locked(rec)
-                if served is not None:
-                    task, sw = served
-                    lock.release()
-                    if settle is not None:
-                        _settle(settle, outcome, failed)
-                        settle = outcome = None
-                        failed = False
-                    sw.wake()
-                    continue
             w = ThreadWaiter()
             idle[rec] = w
             lock.release()
@@ -539,26 +591,15 @@ class Pool(Executor):
                 settle = outcome = None
                 failed = False
             if w.wait(expiry, withdraw):
-                task = w.value
-                w.value = None
-                if task is None:  # told to stop; the firer already left _workers
-                    lock.acquire()
-                    break
-                continue
-            # Expired (and withdrawn from the idle stack). A submitter that found this worker
-            # claimed may be waiting for the slot it frees: serve it rather than leave.
-            lock.acquire()
-            cap = self._cap
-            if waiters and not self._closed and (cap < 0 or self._workers <= cap):
-                served = self._serve_waiter_locked(rec)
-                if served is not None:
-                    task, sw = served
-                    lock.release()
-                    sw.wake()
-                    continue
-            self._workers -= 1
-            break
-        # Retire (lock held; _workers already adjusted).
+                lock.acquire()
+                if w.ok:
+                    self._coming -= 1
+                else:
+                    stopped = True
+            else:
+                expired = True  # withdrawn from _idle; look at _ready once more before leaving
+                lock.acquire()
+        # Retire (lock held).
         self._alive -= 1
         self._records.discard(rec)
         self._idents.discard(_get_ident())
@@ -566,25 +607,46 @@ class Pool(Executor):
         self._last_exit = _current_thread()
         fire = self._release_ready_locked()
         lock.release()
+        if settle is not None:
+            _settle(settle, outcome, failed)
+            settle = outcome = None
         for rw in fire:
             rw.wake()
         if prev is not None:
             prev.join()  # it has left the pool; only its return is left
+
+    def _start_next(self) -> None:
+        """Start the next worker of the chain from a worker thread (never raises)."""
+        try:
+            self._start_worker()
+        except BaseException as exc:  # out of threads: the tasks in _ready wait for a worker
+            self._panic_report(exc)
 
     def _withdraw_idle(self, rec: _Worker) -> None:
         with self._lock:
             self._idle.pop(rec, None)
 
     def _panic(self, exc: BaseException) -> None:
+        """Report a go() task's exception; nothing raised here may kill the worker."""
         handler = self._panic_handler
         if handler is not None:
             try:
                 handler(exc)
                 return
             except BaseException as exc2:
-                _report(exc2)
-                return
-        _report(exc)
+                exc = exc2
+        self._panic_report(exc)
+
+    @staticmethod
+    def _panic_report(exc: BaseException) -> None:
+        """``threading.excepthook``, or a printed traceback should the hook itself fail."""
+        try:
+            _report(exc)
+        except BaseException:
+            try:
+                traceback.print_exc()
+            except BaseException:
+                pass
 
     def _release_ready_locked(self) -> list[Waiter]:
         """Claim the release() waiters whose target is reached. Lock held; caller wakes them."""
@@ -607,7 +669,7 @@ class Pool(Executor):
         fire: list[Waiter] = []
         for w in self._idle.values():
             if w.try_claim():
-                w.value = None  # stop
+                w.ok = False  # stop
                 self._workers -= 1
                 fire.append(w)
         self._idle.clear()
@@ -622,25 +684,21 @@ class Pool(Executor):
         """Close the pool: no new task is accepted (:exc:`PoolClosed`), idle workers end.
 
         Callers blocked in ``submit``/``go`` raise :exc:`PoolClosed` (their tasks were never
-        accepted). Tasks already handed to a worker run to completion; with
-        ``cancel_futures=True``, the futures of tasks handed to a worker that has not started
-        them yet are cancelled instead (a ``go()`` task has no future: it runs). Unlike a
-        :class:`~concurrent.futures.ThreadPoolExecutor` there is no queue of accepted tasks to
-        drop. ``wait=True`` then waits as ``release()`` does (every worker thread has ended when
-        it returns). Calling it again is harmless.
+        accepted). Tasks already accepted run to completion; with ``cancel_futures=True``, the
+        futures of accepted tasks that have not started yet are cancelled instead (a ``go()``
+        task has no future: it runs). ``wait=True`` then waits as ``release()`` does (every
+        worker thread has ended when it returns). Calling it again is harmless.
         """
         with self._lock:
             fire = self._close_locked()
-            pending = (
-                [rec.task[0] for rec in self._records if rec.task is not None]
-                if cancel_futures
-                else []
-            )
+            pending: list[Future[Any]] = []
+            if cancel_futures:
+                tasks = [*self._ready, *(rec.task for rec in self._records)]
+                pending = [t[0] for t in tasks if t is not None and t[0] is not None]
         for w in fire:
             w.wake()
         for fut in pending:
-            if fut is not None:
-                fut.cancel()  # False (and harmless) if it started meanwhile
+            fut.cancel()  # False (and harmless) if it started meanwhile
         if wait:
             self.release()
 
@@ -714,28 +772,29 @@ class Pool(Executor):
     def tune(self, size: int) -> None:
         """Change the capacity (``size <= 0``: unlimited).
 
-        Growing takes effect at once: waiting submitters get new workers. Shrinking never
-        interrupts a task: idle workers beyond the new capacity end now, busy ones end when they
-        finish their task, until at most ``size`` remain. A ``prealloc`` pool starts workers up to
-        the new capacity. On a closed pool it only records the capacity.
+        Growing takes effect at once: waiting submitters are accepted and get workers. Shrinking
+        never interrupts a task: idle workers beyond the new capacity end now, coldest first, and
+        busy ones end when they finish their task, until at most ``size`` remain. A ``prealloc``
+        pool starts workers up to the new capacity. On a closed pool it only records the
+        capacity. Raises the error if a needed thread cannot be started.
         """
         new = size if size > 0 else -1
-        start: list[tuple[_Task, Waiter]] = []
-        fire: list[Waiter] = []
+        wake: list[Waiter] = []
+        start = 0
         with self._lock:
             self._cap = new
             if self._closed:
                 return
-            if new < 0 or self._workers < new:
-                while self._waiters and (new < 0 or self._workers < new):
-                    w, task = self._waiters.popitem(last=False)
-                    if w.try_claim():
-                        w.ok = True
-                        self._workers += 1
-                        self._alive += 1
-                        self._running += 1
-                        start.append((task, w))
-            elif self._workers > new:
+            while self._waiters and (new < 0 or self._accepted < new):
+                head = self._accept_waiter_locked()
+                if head is None:
+                    break
+                wake.append(head[0])
+                iw, spawn = self._find_worker_locked(head[1])
+                if iw is not None:
+                    wake.append(iw)
+                start += spawn
+            if new > 0 and self._workers > new:
                 # Stop the coldest idle workers first (the bottom of the LIFO stack).
                 excess = self._workers - new
                 for rec, w in list(self._idle.items()):
@@ -743,21 +802,32 @@ class Pool(Executor):
                         break
                     del self._idle[rec]
                     if w.try_claim():
-                        w.value = None
+                        w.ok = False
                         self._workers -= 1
                         excess -= 1
-                        fire.append(w)
-        for w in fire:
-            w.wake()
-        for task, w in start:
+                        wake.append(w)
+        error: BaseException | None = None
+        for _ in range(start):
             try:
-                self._start_worker(task)
-            except BaseException as exc:
-                w.ok = False
-                w.value = exc
-            w.wake()
+                self._start_worker()
+            except BaseException as exc:  # out of threads: the others still get a chance
+                error = exc
+        for fw in wake:
+            fw.wake()
         if self._prealloc:
             self._preallocate()
+        if error is not None:
+            raise error
+
+
+def _settle(fut: Future[Any], outcome: Any, failed: bool) -> None:
+    try:
+        if failed:
+            fut.set_exception(outcome)
+        else:
+            fut.set_result(outcome)
+    except InvalidStateError:  # someone else settled it (not through the pool): keep theirs
+        pass
 
 
 # ------------------------------------------------------------------------------ the default pool
@@ -787,7 +857,8 @@ def _after_fork_in_child() -> None:
     # Only the forking thread survives: forget the parent's workers, waiters and locks.
     for pool in list(_all_pools):
         pool._lock = threading.Lock()
-        pool._workers = pool._running = pool._alive = 0
+        pool._workers = pool._accepted = pool._coming = pool._alive = 0
+        pool._ready = deque()
         pool._idle = {}
         pool._waiters = OrderedDict()
         pool._release_waiters = {}

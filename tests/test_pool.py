@@ -17,6 +17,7 @@ from test_pool_support import (
     parked_fixture,
     pools_fixture,
     spawn_fixture,
+    worker_held_after_its_task,
     worker_threads,
 )
 
@@ -180,6 +181,18 @@ def test_shutdown_cancel_futures_cancels_only_tasks_not_yet_started(
         assert f.cancelled() and ran == []
     else:
         assert not f.cancelled() and ran == [1]
+
+
+def test_shutdown_cancel_futures_cancels_accepted_tasks_no_worker_took_yet(pools: Pools) -> None:
+    p = pools(3)
+    ran: list[str] = []
+    with worker_held_after_its_task(p):
+        fs = [p.submit(ran.append, "a"), p.submit(ran.append, "b")]
+        p.go(ran.append, "go")
+        p.shutdown(wait=False, cancel_futures=True)
+    p.release(5)
+    assert all(f.cancelled() for f in fs)
+    assert ran == ["go"]  # a go() task has no future to cancel: it runs
 
 
 def test_a_future_cancelled_before_its_task_starts_is_skipped(
@@ -413,7 +426,12 @@ def test_idle_workers_are_reused_hottest_first(pools: Pools) -> None:
 
 
 def test_idle_workers_end_after_expiry_and_active_count_drops(pools: Pools) -> None:
-    expiry = 0.15
+    expiry = 0.2
+    # Threads that end on their own (default-pool workers, the timer thread) left by earlier
+    # tests would move active_count() during this test: let them end first.
+    join_all(
+        [t for t in threading.enumerate() if t.name.startswith(("goprims-go", "goprims-timer"))]
+    )
     p = pools(expiry=expiry)
     base = threading.active_count()
     gates = [Gate() for _ in range(5)]
@@ -427,9 +445,7 @@ def test_idle_workers_end_after_expiry_and_active_count_drops(pools: Pools) -> N
     for f in fs:
         f.result(5)
     burst_end = time.monotonic()
-    assert p.idle == 5
-    threads[0].join(expiry / 3)  # still idle, well before the expiry
-    assert threading.active_count() == base + 5
+    assert p.idle == 5 and all(t.is_alive() for t in threads)  # idle, not gone
     join_all(threads)
     reclaimed = time.monotonic() - burst_end
     assert threading.active_count() == base
@@ -700,3 +716,69 @@ def test_default_pool_is_replaced_once_shut_down() -> None:
     new = gp.default_pool()
     assert new is not old and not new.closed
     assert new.submit(pow, 2, 2).result(5) == 4
+
+
+# ------------------------------------------------------------------------- robustness, liveness
+
+
+def test_accepted_tasks_may_wait_for_each_other_up_to_the_capacity(pools: Pools) -> None:
+    # Every accepted task gets a worker of its own, even when the whole burst was accepted
+    # before the one woken worker could run: a task is never queued behind a running one.
+    p = pools(4)
+    events = [threading.Event() for _ in range(4)]
+
+    def link(i: int) -> int:
+        if i + 1 < len(events):
+            assert events[i + 1].wait(5), f"task {i + 1} never started"
+        events[i].set()
+        return i
+
+    with worker_held_after_its_task(p):
+        fs = [p.submit(link, i) for i in range(4)]  # task 0 waits for 1, 1 for 2, 2 for 3
+    assert [f.result(10) for f in fs] == [0, 1, 2, 3]
+
+
+def test_a_burst_on_an_unlimited_pool_gives_every_task_a_thread(pools: Pools) -> None:
+    # 20 go() tasks that can only finish once all 20 run at the same time.
+    p = pools()
+    barrier = threading.Barrier(20)
+    passed: list[int] = []
+    with worker_held_after_its_task(p):
+        for _ in range(20):
+            p.go(lambda: passed.append(barrier.wait(10)))
+    p.release(15)
+    assert sorted(passed) == list(range(20))
+    assert not barrier.broken
+
+
+def test_a_worker_thread_that_cannot_start_fails_the_submit_and_leaves_counts_clean(
+    pools: Pools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = pools(2)
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        if self.name.startswith(p.name):
+            raise RuntimeError("can't start new thread")
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with pytest.raises(RuntimeError, match="can't start"):
+        p.submit(print)
+    assert (p.running, p.idle, p.free) == (0, 0, 2)
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    assert p.submit(pow, 2, 2).result(5) == 4
+
+
+def test_a_broken_excepthook_does_not_kill_the_worker(
+    pools: Pools, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: threading.ExceptHookArgs) -> None:
+        raise OSError("hook broke")
+
+    monkeypatch.setattr(threading, "excepthook", broken)
+    p = pools(1)
+    p.go(int, "x")
+    thread = p.submit(threading.current_thread).result(5)  # the same worker, still alive
+    assert thread.is_alive() and worker_threads(p) == [thread]
+    assert "hook broke" in capsys.readouterr().err

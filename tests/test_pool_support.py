@@ -15,6 +15,7 @@ import concurrent.futures
 import itertools
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -134,3 +135,30 @@ class Gate:
 
     def open(self) -> None:
         self._open.set()
+
+
+@contextmanager
+def worker_held_after_its_task(pool: gp.Pool) -> Iterator[None]:
+    """Inside the block, the pool's one worker is back on the idle stack yet cannot run.
+
+    The worker settles a task's Future only after parking itself as idle, and a Future runs its
+    done-callbacks in the thread that settles it: a callback that blocks keeps the worker there.
+    Tasks accepted inside the block wake that worker (nobody else); it reaches them only once
+    the block exits. Use on a pool with no worker yet.
+    """
+    g = Gate()
+    entered, leave = threading.Event(), threading.Event()
+    f = pool.submit(g)
+
+    def hold(_: concurrent.futures.Future[Any]) -> None:
+        entered.set()
+        assert leave.wait(10), "worker held for too long"
+
+    f.add_done_callback(hold)  # f is not done: the gate is closed
+    g.open()
+    assert entered.wait(5)
+    assert pool.idle == 1
+    try:
+        yield
+    finally:
+        leave.set()
