@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import trio
@@ -13,45 +11,15 @@ import trio.testing
 
 from goprims.chan import Chan, ChanClosed, Recv, Selected, Send, async_select
 
+pytest.register_assert_rewrite("chan_support")  # before importing it: its asserts report in full
+import chan_support  # noqa: E402
+from chan_support import collect, no_entries, produce  # noqa: E402
+
 N = 1000
 
 
-class Bg:
-    """Run a call in a thread; keep its result or exception."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.result: Any = None
-        self.exc: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = fn(*args)
-            except BaseException as e:
-                self.exc = e
-
-        self.thread = threading.Thread(target=run)
-        self.thread.start()
-
-    def join(self, timeout: float = 20) -> Any:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive()
-        if self.exc is not None:
-            raise self.exc
-        return self.result
-
-
-def produce(ch: Chan[int], n: int = N) -> None:
-    for i in range(n):
-        ch.send(i)
-    ch.close()
-
-
-async def collect(ch: Chan[int]) -> list[int]:
-    return [v async for v in ch]
-
-
-def no_entries(*chans: Chan[Any]) -> bool:
-    return all(not c._recvq and not c._sendq for c in chans)
+class Bg(chan_support.Bg):
+    join_timeout = 20
 
 
 # ------------------------------------------------------------------------------ cross-world
@@ -62,7 +30,7 @@ CAPS = [0, 1, 16, None]
 @pytest.mark.parametrize("cap", CAPS)
 def test_thread_to_asyncio_delivers_every_value_in_order(cap: int | None) -> None:
     ch: Chan[int] = Chan(cap)
-    p = Bg(produce, ch)
+    p = Bg(produce, ch, N)
     assert asyncio.run(collect(ch)) == list(range(N))
     p.join()
 
@@ -70,7 +38,7 @@ def test_thread_to_asyncio_delivers_every_value_in_order(cap: int | None) -> Non
 @pytest.mark.parametrize("cap", CAPS)
 def test_thread_to_trio_delivers_every_value_in_order(cap: int | None) -> None:
     ch: Chan[int] = Chan(cap)
-    p = Bg(produce, ch)
+    p = Bg(produce, ch, N)
     assert trio.run(collect, ch) == list(range(N))
     p.join()
 

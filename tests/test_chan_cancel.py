@@ -10,46 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import trio
 
 from goprims.chan import Chan, Recv, Send, async_select
 
+pytest.register_assert_rewrite("chan_support")  # before importing it: its asserts report in full
+import chan_support  # noqa: E402
+from chan_support import produce  # noqa: E402
+
 N = 3000  # values per run
 MIN_CANCELS = 500  # cancellations each run must have provoked (typically 800-2000)
 
 
-class Bg:
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.result: Any = None
-        self.exc: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = fn(*args)
-            except BaseException as e:
-                self.exc = e
-
-        self.thread = threading.Thread(target=run)
-        self.thread.start()
-
-    def join(self, timeout: float = 60) -> Any:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive()
-        if self.exc is not None:
-            raise self.exc
-        return self.result
-
-
-def produce(ch: Chan[int], n: int = N) -> None:
-    for i in range(n):
-        ch.send(i)
-    ch.close()
+class Bg(chan_support.Bg):
+    join_timeout = 60
 
 
 def assert_exactly_once(got: list[int], n: int = N) -> None:
@@ -112,7 +89,7 @@ def test_asyncio_receivers_cancelled_at_random_lose_and_duplicate_nothing(cap: i
         )
         return got, stats
 
-    p = Bg(produce, ch)
+    p = Bg(produce, ch, N)
     got, stats = asyncio.run(main())
     p.join()
     assert_exactly_once(got)
@@ -190,7 +167,7 @@ def test_trio_receivers_cancelled_at_random_lose_and_duplicate_nothing(cap: int)
             n.start_soon(consumer, got, stats, False)
         return got, stats
 
-    p = Bg(produce, ch)
+    p = Bg(produce, ch, N)
     got, stats = trio.run(main)
     p.join()
     assert_exactly_once(got)

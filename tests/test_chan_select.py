@@ -6,69 +6,17 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
-from goprims import chan
-from goprims._waiter import ThreadWaiter
 from goprims.chan import Chan, Recv, Selected, Send, async_select, select
 
+pytest.register_assert_rewrite("chan_support")  # before importing it: its asserts report in full
+from chan_support import Bg, Parked, no_entries  # noqa: E402
 
-class Parked:
-    """Counts thread parkings in goprims.chan (each ``ThreadWaiter.wait`` call)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        sem = self._sem = threading.Semaphore(0)
-
-        class SpyWaiter(ThreadWaiter):
-            __slots__ = ()
-
-            def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
-                sem.release()
-                return super().wait(timeout, withdraw)
-
-        monkeypatch.setattr(chan, "ThreadWaiter", SpyWaiter)
-
-    def wait(self, n: int = 1) -> None:
-        for _ in range(n):
-            assert self._sem.acquire(timeout=10), "no thread parked"
-
-
-@pytest.fixture
-def parked(monkeypatch: pytest.MonkeyPatch) -> Parked:
-    return Parked(monkeypatch)
-
-
-class Bg:
-    """Run a call in a thread; keep its result or exception."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        self.result: Any = None
-        self.exc: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = fn(*args, **kwargs)
-            except BaseException as e:
-                self.exc = e
-
-        self.thread = threading.Thread(target=run)
-        self.thread.start()
-
-    def join(self) -> Any:
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-        if self.exc is not None:
-            raise self.exc
-        return self.result
-
-
-def no_entries(*chans: Chan[Any]) -> bool:
-    return all(not c._recvq and not c._sendq for c in chans)
+pytest_plugins = ["chan_support"]
 
 
 # -------------------------------------------------------------------------- exactly one fires
