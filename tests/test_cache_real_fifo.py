@@ -5,42 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fifo_support import ADDED, DELETED, REPLACED, SYNC, UPDATED, Known, obj, tomb
 
 from goprims.cache import (
     CacheKeyError,
-    DeletedFinalStateUnknown,
     Delta,
     Deltas,
     DeltaType,
     FIFOClosed,
     RealFIFO,
 )
-
-ADDED, UPDATED, DELETED = DeltaType.ADDED, DeltaType.UPDATED, DeltaType.DELETED
-REPLACED, SYNC = DeltaType.REPLACED, DeltaType.SYNC
-
-
-def obj(name: str, val: int) -> dict[str, Any]:
-    return {"metadata": {"name": name, "resourceVersion": str(val)}, "val": val}
-
-
-def tomb(name: str, last: Any) -> DeletedFinalStateUnknown:
-    return DeletedFinalStateUnknown(name, last)
-
-
-class Known:
-    def __init__(self, *objs: dict[str, Any], fail_on: str | None = None) -> None:
-        self.objs = {o["metadata"]["name"]: o for o in objs}
-        self.fail_on = fail_on
-
-    def list_keys(self) -> list[str]:
-        return list(self.objs)
-
-    def get_by_key(self, key: str) -> tuple[Any, bool]:
-        if key == self.fail_on:
-            raise RuntimeError("lookup failed")
-        o = self.objs.get(key)
-        return o, o is not None
 
 
 def drain(f: RealFIFO) -> list[tuple[DeltaType, Any]]:
