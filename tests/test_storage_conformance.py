@@ -33,13 +33,12 @@ from goprims.storage.etcd import EtcdStorage
 pytest.register_assert_rewrite("etcd_server")  # it is imported here before pytest loads the plugin
 from etcd_server import EtcdCluster, TcpProxy  # noqa: E402
 
+pytest.register_assert_rewrite("storage_support")  # imported here before pytest loads the plugin
+from storage_support import obj  # noqa: E402
+
 pytest_plugins = ["etcd_server"]
 
 WAIT = 10.0  # seconds: an upper bound for an event that is certainly coming
-
-
-def obj(name: str, **fields: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": "ns"}, **fields}
 
 
 def rv(o: Any) -> str:

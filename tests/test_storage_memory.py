@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,28 +22,14 @@ from goprims.storage import (
     TooLargeResourceVersion,
 )
 
+pytest.register_assert_rewrite("storage_support")  # imported here before pytest loads the plugin
+from storage_support import obj  # noqa: E402
 
-def obj(name: str, **fields: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": "ns"}, **fields}
+pytest_plugins = ["storage_support"]
 
 
 def rv(o: Any) -> str:
     return o["metadata"]["resourceVersion"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def s() -> MemoryStorage:
-    return MemoryStorage()
-
-
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    """Make the interpreter switch threads very often, so that threads really interleave
-    between a read and the write that depends on it (the default 5 ms rarely does)."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(old)
 
 
 def test_memory_storage_implements_the_storage_protocol(s: MemoryStorage) -> None:

@@ -4,9 +4,7 @@ slow watchers, async consumers, and ``list_watch``."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +26,8 @@ ADDED, MODIFIED, DELETED, BOOKMARK = (
     EventType.DELETED,
     EventType.BOOKMARK,
 )
+
+pytest_plugins = ["storage_support"]
 
 
 def obj(name: str, **fields: Any) -> dict[str, Any]:
@@ -54,21 +54,6 @@ def summary(events: list[WatchEvent]) -> list[tuple[str, str, int]]:
 def assert_idle(w: Any) -> None:
     with pytest.raises(TimeoutError):
         w.next_event(0)
-
-
-@pytest.fixture
-def s() -> MemoryStorage:
-    return MemoryStorage()
-
-
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    """Make the interpreter switch threads very often, so that threads really interleave
-    between a read and the write that depends on it (the default 5 ms rarely does)."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(old)
 
 
 def test_watch_returns_a_watch(s: MemoryStorage) -> None:
