@@ -24,3 +24,12 @@ def test_page_examples_run(page: Path) -> None:
     namespace: dict[str, object] = {"__name__": f"__docs_{page.stem}__"}
     for i, code in enumerate(blocks(page)):
         exec(compile(code, f"{page.name}#{i}", "exec"), namespace)
+
+
+# Pages whose examples must not quietly disappear: at least this many runnable blocks each.
+MIN_BLOCKS = {"maps.md": 4, "workqueue.md": 4}
+
+
+@pytest.mark.parametrize(("name", "least"), MIN_BLOCKS.items(), ids=list(MIN_BLOCKS))
+def test_page_keeps_its_examples(name: str, least: int) -> None:
+    assert len(blocks(DOCS / name)) >= least
