@@ -58,34 +58,33 @@ def new_indexer() -> Indexer:
 # ---------------------------------------------------------------------------- add / update
 
 
-def indexer_add(n: int) -> Callable[[], float]:
-    objs = pods(n)
+def _each(make: Callable[[], Callable[[Any], object]], objs: list[Any]) -> Callable[[], float]:
+    """A workload that times ``write(o)`` for each of ``objs``, ``write = make()`` (not timed)."""
 
     def workload() -> float:
-        ix = new_indexer()
-        add = ix.add
+        write = make()
         t0 = time.perf_counter()
         for o in objs:
-            add(o)
+            write(o)
         return time.perf_counter() - t0
 
     return workload
+
+
+def indexer_add(n: int) -> Callable[[], float]:
+    return _each(lambda: new_indexer().add, pods(n))
 
 
 def indexer_update(n: int) -> Callable[[], float]:
     """Update every object of a full indexer; half of them change app (move in the index)."""
-    first, second = pods(n), pods(n, generation=1)
+    first = pods(n)
 
-    def workload() -> float:
+    def make() -> Callable[[Any], object]:
         ix = new_indexer()
         ix.replace(first)
-        update = ix.update
-        t0 = time.perf_counter()
-        for o in second:
-            update(o)
-        return time.perf_counter() - t0
+        return ix.update
 
-    return workload
+    return _each(make, pods(n, generation=1))
 
 
 class HandRolled:
@@ -113,33 +112,19 @@ class HandRolled:
 
 
 def hand_rolled_add(n: int) -> Callable[[], float]:
-    objs = pods(n)
-
-    def workload() -> float:
-        h = HandRolled()
-        upsert = h.upsert
-        t0 = time.perf_counter()
-        for o in objs:
-            upsert(o)
-        return time.perf_counter() - t0
-
-    return workload
+    return _each(lambda: HandRolled().upsert, pods(n))
 
 
 def hand_rolled_update(n: int) -> Callable[[], float]:
-    first, second = pods(n), pods(n, generation=1)
+    first = pods(n)
 
-    def workload() -> float:
+    def make() -> Callable[[Any], object]:
         h = HandRolled()
         for o in first:
             h.upsert(o)
-        upsert = h.upsert
-        t0 = time.perf_counter()
-        for o in second:
-            upsert(o)
-        return time.perf_counter() - t0
+        return h.upsert
 
-    return workload
+    return _each(make, pods(n, generation=1))
 
 
 # ----------------------------------------------------------------------- by_index vs scan

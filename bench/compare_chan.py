@@ -20,7 +20,7 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -61,19 +61,18 @@ def _timed_producer(produce: Callable[[], None], consume: Callable[[], None]) ->
 # -------------------------------------------------------------------------------- thread SPSC
 
 
-def spsc_chan(n: int = SPSC_ITEMS, cap: int | None = CAP) -> float:
-    """One producer thread sends ``n`` ints into ``Chan(cap)``; this thread receives them."""
-    ch: Chan[int] = Chan(cap)
+def _spsc(put: Callable[[int], object], get: Callable[[], int], n: int) -> float:
+    """One producer thread ``put``s ``n`` ints; this thread ``get``s them."""
     total = 0
 
     def produce() -> None:
-        send = ch.send
+        send = put
         for i in range(n):
             send(i)
 
     def consume() -> None:
         nonlocal total
-        recv = ch.recv
+        recv = get
         s = 0
         for _ in range(n):
             s += recv()
@@ -84,69 +83,45 @@ def spsc_chan(n: int = SPSC_ITEMS, cap: int | None = CAP) -> float:
     return dt
 
 
+def spsc_chan(n: int = SPSC_ITEMS, cap: int | None = CAP) -> float:
+    """One producer thread sends ``n`` ints into ``Chan(cap)``; this thread receives them."""
+    ch: Chan[int] = Chan(cap)
+    return _spsc(ch.send, ch.recv, n)
+
+
 def spsc_queue(n: int = SPSC_ITEMS, cap: int = CAP) -> float:
     """The same with ``queue.Queue(cap)``."""
     q: queue.Queue[int] = queue.Queue(cap)
-    total = 0
-
-    def produce() -> None:
-        put = q.put
-        for i in range(n):
-            put(i)
-
-    def consume() -> None:
-        nonlocal total
-        get = q.get
-        s = 0
-        for _ in range(n):
-            s += get()
-        total = s
-
-    dt = _timed_producer(produce, consume)
-    assert total == _want(n)
-    return dt
+    return _spsc(q.put, q.get, n)
 
 
 def spsc_simplequeue(n: int = SPSC_ITEMS) -> float:
     """The same with the unbounded C ``queue.SimpleQueue``."""
     q: queue.SimpleQueue[int] = queue.SimpleQueue()
-    total = 0
-
-    def produce() -> None:
-        put = q.put
-        for i in range(n):
-            put(i)
-
-    def consume() -> None:
-        nonlocal total
-        get = q.get
-        s = 0
-        for _ in range(n):
-            s += get()
-        total = s
-
-    dt = _timed_producer(produce, consume)
-    assert total == _want(n)
-    return dt
+    return _spsc(q.put, q.get, n)
 
 
 # -------------------------------------------------------------------------------- ping-pong
 
 
-def pingpong_chan(rounds: int = PINGPONG_ROUNDS) -> float:
-    """Two threads bounce a counter over two unbuffered channels ``rounds`` times."""
-    ping: Chan[int] = Chan(0)
-    pong: Chan[int] = Chan(0)
+def _pingpong(
+    ping_put: Callable[[int], object],
+    ping_get: Callable[[], int],
+    pong_put: Callable[[int], object],
+    pong_get: Callable[[], int],
+    rounds: int,
+) -> float:
+    """Two threads bounce a counter ``rounds`` times: out over ping, back over pong."""
     last = 0
 
     def echo() -> None:
-        recv, send = ping.recv, pong.send
+        recv, send = ping_get, pong_put
         for _ in range(rounds):
             send(recv() + 1)
 
     def drive() -> None:
         nonlocal last
-        send, recv = ping.send, pong.recv
+        send, recv = ping_put, pong_get
         v = 0
         for _ in range(rounds):
             send(v)
@@ -158,94 +133,75 @@ def pingpong_chan(rounds: int = PINGPONG_ROUNDS) -> float:
     return dt
 
 
+def pingpong_chan(rounds: int = PINGPONG_ROUNDS) -> float:
+    """Two threads bounce a counter over two unbuffered channels ``rounds`` times."""
+    ping: Chan[int] = Chan(0)
+    pong: Chan[int] = Chan(0)
+    return _pingpong(ping.send, ping.recv, pong.send, pong.recv, rounds)
+
+
 def pingpong_queue(rounds: int = PINGPONG_ROUNDS) -> float:
     """The same with two ``queue.Queue(1)``."""
     ping: queue.Queue[int] = queue.Queue(1)
     pong: queue.Queue[int] = queue.Queue(1)
-    last = 0
-
-    def echo() -> None:
-        get, put = ping.get, pong.put
-        for _ in range(rounds):
-            put(get() + 1)
-
-    def drive() -> None:
-        nonlocal last
-        put, get = ping.put, pong.get
-        v = 0
-        for _ in range(rounds):
-            put(v)
-            v = get()
-        last = v
-
-    dt = _timed_producer(echo, drive)
-    assert last == rounds
-    return dt
+    return _pingpong(ping.put, ping.get, pong.put, pong.get, rounds)
 
 
 # ------------------------------------------------------------------------------ trio tasks
+
+# (put, get) of a fresh channel: made inside the running event loop, as each library expects.
+_Ends = tuple[Callable[[int], Awaitable[object]], Callable[[], Awaitable[int]]]
+
+
+def _trio_tasks(make: Callable[[], _Ends], n: int) -> float:
+    """A trio task ``put``s ``n`` ints; another ``get``s them."""
+
+    async def main() -> float:
+        put, get = make()
+        total = 0
+
+        async def produce() -> None:
+            send = put
+            for i in range(n):
+                await send(i)
+
+        async def consume() -> None:
+            nonlocal total
+            recv = get
+            s = 0
+            for _ in range(n):
+                s += await recv()
+            total = s
+
+        t0 = _perf()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(produce)
+            nursery.start_soon(consume)
+        dt = _perf() - t0
+        assert total == _want(n)
+        return dt
+
+    return trio.run(main)
 
 
 def trio_chan(n: int = TRIO_ITEMS, cap: int = CAP) -> float:
     """A trio task sends ``n`` ints to another through ``Chan(cap)``."""
 
-    async def main() -> float:
+    def make() -> _Ends:
         ch: Chan[int] = Chan(cap)
-        total = 0
+        return ch.async_send, ch.async_recv
 
-        async def produce() -> None:
-            send = ch.async_send
-            for i in range(n):
-                await send(i)
-
-        async def consume() -> None:
-            nonlocal total
-            recv = ch.async_recv
-            s = 0
-            for _ in range(n):
-                s += await recv()
-            total = s
-
-        t0 = _perf()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(produce)
-            nursery.start_soon(consume)
-        dt = _perf() - t0
-        assert total == _want(n)
-        return dt
-
-    return trio.run(main)
+    return _trio_tasks(make, n)
 
 
 def trio_memory_channel(n: int = TRIO_ITEMS, cap: int = CAP) -> float:
     """The same with ``trio.open_memory_channel(cap)``."""
 
-    async def main() -> float:
+    def make() -> _Ends:
         tx, rx = trio.open_memory_channel[int](cap)
-        total = 0
+        return tx.send, rx.receive
 
-        async def produce() -> None:
-            send = tx.send
-            for i in range(n):
-                await send(i)
-
-        async def consume() -> None:
-            nonlocal total
-            recv = rx.receive
-            s = 0
-            for _ in range(n):
-                s += await recv()
-            total = s
-
-        t0 = _perf()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(produce)
-            nursery.start_soon(consume)
-        dt = _perf() - t0
-        assert total == _want(n)
-        return dt
-
-    return trio.run(main)
+    return _trio_tasks(make, n)
 
 
 # ------------------------------------------------------------------- thread -> asyncio
@@ -311,19 +267,19 @@ def thread_to_asyncio_culsans(n: int = ASYNC_ITEMS, cap: int = CAP) -> float:
 # ------------------------------------------------------------------------ asyncio tasks
 
 
-def asyncio_chan(n: int = ASYNC_ITEMS, cap: int = CAP) -> float:
-    """An asyncio task sends ``n`` ints to another through ``Chan(cap)``."""
+def _asyncio_tasks(make: Callable[[], _Ends], n: int) -> float:
+    """An asyncio task ``put``s ``n`` ints; another ``get``s them."""
 
     async def main() -> float:
-        ch: Chan[int] = Chan(cap)
+        put, get = make()
 
         async def produce() -> None:
-            send = ch.async_send
+            send = put
             for i in range(n):
                 await send(i)
 
         async def consume() -> int:
-            recv = ch.async_recv
+            recv = get
             s = 0
             for _ in range(n):
                 s += await recv()
@@ -338,31 +294,24 @@ def asyncio_chan(n: int = ASYNC_ITEMS, cap: int = CAP) -> float:
     return asyncio.run(main())
 
 
+def asyncio_chan(n: int = ASYNC_ITEMS, cap: int = CAP) -> float:
+    """An asyncio task sends ``n`` ints to another through ``Chan(cap)``."""
+
+    def make() -> _Ends:
+        ch: Chan[int] = Chan(cap)
+        return ch.async_send, ch.async_recv
+
+    return _asyncio_tasks(make, n)
+
+
 def asyncio_queue(n: int = ASYNC_ITEMS, cap: int = CAP) -> float:
     """The same with ``asyncio.Queue(cap)``."""
 
-    async def main() -> float:
+    def make() -> _Ends:
         q: asyncio.Queue[int] = asyncio.Queue(cap)
+        return q.put, q.get
 
-        async def produce() -> None:
-            put = q.put
-            for i in range(n):
-                await put(i)
-
-        async def consume() -> int:
-            get = q.get
-            s = 0
-            for _ in range(n):
-                s += await get()
-            return s
-
-        t0 = _perf()
-        _, total = await asyncio.gather(produce(), consume())
-        dt = _perf() - t0
-        assert total == _want(n)
-        return dt
-
-    return asyncio.run(main())
+    return _asyncio_tasks(make, n)
 
 
 # ------------------------------------------------------------------------------ the table

@@ -112,32 +112,26 @@ def mixed_locked_dict(
     return workload
 
 
-def load_hit_map(n: int) -> Callable[[], float]:
+def _load_hits(n: int, make: Callable[[], Callable[[int], object]]) -> Callable[[], float]:
+    """A workload that times ``n`` hits of ``get = make()`` (made before the clock starts)."""
     keys = [k for k, _ in _ops(n, 0.0, 7)]
 
     def workload() -> float:
-        m: Map[int, int] = Map({k: k for k in range(N_KEYS)})
-        load = m.load
-        t0 = time.perf_counter()
-        for k in keys:
-            load(k)
-        return time.perf_counter() - t0
-
-    return workload
-
-
-def load_hit_dict(n: int) -> Callable[[], float]:
-    keys = [k for k, _ in _ops(n, 0.0, 7)]
-
-    def workload() -> float:
-        d = {k: k for k in range(N_KEYS)}
-        get = d.get
+        get = make()
         t0 = time.perf_counter()
         for k in keys:
             get(k)
         return time.perf_counter() - t0
 
     return workload
+
+
+def load_hit_map(n: int) -> Callable[[], float]:
+    return _load_hits(n, lambda: Map({k: k for k in range(N_KEYS)}).load)
+
+
+def load_hit_dict(n: int) -> Callable[[], float]:
+    return _load_hits(n, lambda: {k: k for k in range(N_KEYS)}.get)
 
 
 def load_hit_locked_dict(n: int) -> Callable[[], float]:

@@ -86,15 +86,19 @@ def _noop() -> None:
     pass
 
 
-def once_fast_path(n: int = 500_000) -> float:
-    """``n`` calls of ``Once.do`` after it has run (the fast path)."""
-    once = Once()
+def _do_fast_path(once: Any, n: int) -> float:
+    """``n`` calls of ``once.do`` after it has run (the fast path)."""
     once.do(_noop)
     do = once.do
     t0 = _perf()
     for _ in range(n):
         do(_noop)
     return _perf() - t0
+
+
+def once_fast_path(n: int = 500_000) -> float:
+    """``n`` calls of ``Once.do`` after it has run."""
+    return _do_fast_path(Once(), n)
 
 
 class LockedFlagOnce:
@@ -115,13 +119,7 @@ class LockedFlagOnce:
 
 def locked_flag_fast_path(n: int = 500_000) -> float:
     """``n`` calls of the lock-guarded flag after it has run."""
-    once = LockedFlagOnce()
-    once.do(_noop)
-    do = once.do
-    t0 = _perf()
-    for _ in range(n):
-        do(_noop)
-    return _perf() - t0
+    return _do_fast_path(LockedFlagOnce(), n)
 
 
 class LockedValue:
