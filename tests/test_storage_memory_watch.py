@@ -415,7 +415,8 @@ def _writer(s: MemoryStorage, n: int) -> threading.Thread:
     return threading.Thread(target=write)
 
 
-def test_asyncio_task_consumes_a_watch_fed_by_a_thread(s: MemoryStorage) -> None:
+@pytest.mark.parametrize("lib", ["asyncio", "trio"])
+def test_async_task_consumes_a_watch_fed_by_a_thread(s: MemoryStorage, lib: str) -> None:
     w = s.watch("/", "1")
     t = _writer(s, 200)
 
@@ -428,24 +429,8 @@ def test_asyncio_task_consumes_a_watch_fed_by_a_thread(s: MemoryStorage) -> None
                 w.stop()
         return got
 
-    assert asyncio.run(main()) == list(range(2, 202))
-    t.join(5)
-
-
-def test_trio_task_consumes_a_watch_fed_by_a_thread(s: MemoryStorage) -> None:
-    w = s.watch("/", "1")
-    t = _writer(s, 200)
-
-    async def main() -> list[int]:
-        t.start()
-        got = []
-        async for e in w:
-            got.append(rv(e.object))
-            if len(got) == 200:
-                w.stop()
-        return got
-
-    assert trio.run(main) == list(range(2, 202))
+    got = asyncio.run(main()) if lib == "asyncio" else trio.run(main)
+    assert got == list(range(2, 202))
     t.join(5)
 
 
