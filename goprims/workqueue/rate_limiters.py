@@ -50,7 +50,32 @@ class RateLimiter(Protocol):
         ...
 
 
-class ItemExponentialFailureRateLimiter:
+class _PerItemFailures:
+    """Per-item failure counts shared by the per-item limiters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[Hashable, int] = {}  # guarded by _lock
+
+    def _count_failure(self, item: Hashable) -> int:
+        """Count one more failure of ``item``; returns the new count."""
+        with self._lock:
+            n = self._failures.get(item, 0) + 1
+            self._failures[item] = n
+        return n
+
+    def forget(self, item: Hashable) -> None:
+        """Clear the failures of ``item``."""
+        with self._lock:
+            self._failures.pop(item, None)
+
+    def num_requeues(self, item: Hashable) -> int:
+        """Failures of ``item`` (calls to ``when`` since it was last forgotten)."""
+        with self._lock:
+            return self._failures.get(item, 0)
+
+
+class ItemExponentialFailureRateLimiter(_PerItemFailures):
     """Per-item exponential backoff: ``base * 2**n`` seconds for the n-th failure (n from 0),
     capped at ``max_delay``.
 
@@ -61,16 +86,13 @@ class ItemExponentialFailureRateLimiter:
     """
 
     def __init__(self, base: float, max_delay: float) -> None:
+        super().__init__()
         self._base = float(base)
         self._max = float(max_delay)
-        self._lock = threading.Lock()
-        self._failures: dict[Hashable, int] = {}  # guarded by _lock
 
     def when(self, item: Hashable) -> float:
         """``min(base * 2**failures, max_delay)``, then count the failure."""
-        with self._lock:
-            exp = self._failures.get(item, 0)
-            self._failures[item] = exp + 1
+        exp = self._count_failure(item) - 1
         try:
             backoff = math.ldexp(self._base, exp)
         except OverflowError:
@@ -79,44 +101,21 @@ class ItemExponentialFailureRateLimiter:
             return self._max
         return backoff
 
-    def forget(self, item: Hashable) -> None:
-        """Clear the failures of ``item``."""
-        with self._lock:
-            self._failures.pop(item, None)
 
-    def num_requeues(self, item: Hashable) -> int:
-        """Failures of ``item`` (calls to :meth:`when` since it was last forgotten)."""
-        with self._lock:
-            return self._failures.get(item, 0)
-
-
-class ItemFastSlowRateLimiter:
+class ItemFastSlowRateLimiter(_PerItemFailures):
     """Per-item two-speed retry: ``fast`` for the first ``max_fast_attempts`` failures, then
     ``slow``."""
 
     def __init__(self, fast: float, slow: float, max_fast_attempts: int) -> None:
+        super().__init__()
         self._fast = float(fast)
         self._slow = float(slow)
         self._max_fast = max_fast_attempts
-        self._lock = threading.Lock()
-        self._failures: dict[Hashable, int] = {}  # guarded by _lock
 
     def when(self, item: Hashable) -> float:
         """Count the failure; ``fast`` while failures <= ``max_fast_attempts``, else ``slow``."""
-        with self._lock:
-            n = self._failures.get(item, 0) + 1
-            self._failures[item] = n
+        n = self._count_failure(item)
         return self._fast if n <= self._max_fast else self._slow
-
-    def forget(self, item: Hashable) -> None:
-        """Clear the failures of ``item``."""
-        with self._lock:
-            self._failures.pop(item, None)
-
-    def num_requeues(self, item: Hashable) -> int:
-        """Failures of ``item`` since it was last forgotten."""
-        with self._lock:
-            return self._failures.get(item, 0)
 
 
 class BucketRateLimiter:
