@@ -32,7 +32,6 @@ one consumer.
 from __future__ import annotations
 
 import builtins
-import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -45,7 +44,7 @@ from goprims.cache.keys import (
     KeyFunc,
     meta_namespace_key_func,
 )
-from goprims.cache.queue import FIFOClosed, PopProcessFunc, Queue, _wake_all
+from goprims.cache.queue import FIFOClosed, PopProcessFunc, Queue, _wake_all, lookup_known
 from goprims.cache.store import KeyListerGetter, compute_key
 
 __all__ = [
@@ -61,7 +60,6 @@ __all__ = [
 TransformFunc = Callable[[Any], Any]
 """Rewrites an object before a FIFO queues it (e.g. to drop fields the consumer never reads)."""
 
-logger = logging.getLogger(__name__)
 
 _ADDED = DeltaType.ADDED
 _UPDATED = DeltaType.UPDATED
@@ -182,12 +180,8 @@ class DeltaFIFO(Queue):
                 if self._known is None:
                     self._populated = True
                     return
-                try:
-                    _, exists = self._known.get_by_key(key)
-                except Exception:
-                    logger.exception("known_objects.get_by_key(%r) failed in delete", key)
-                    exists = True
-                if not exists:
+                found = lookup_known(self._known, key, "delete")
+                if found is not None and not found[1]:  # a failed lookup counts as known
                     self._populated = True
                     return
             obj = self._transform(obj)
@@ -227,17 +221,8 @@ class DeltaFIFO(Queue):
                 for key in self._known.list_keys():
                     if key in keys or key in self._items:
                         continue
-                    try:
-                        known, exists = self._known.get_by_key(key)
-                    except Exception:
-                        logger.exception(
-                            "known_objects.get_by_key(%r) failed in replace; "
-                            "queueing a tombstone without object",
-                            key,
-                        )
-                        known, exists = None, False
-                    if not exists:
-                        known = None
+                    found = lookup_known(self._known, key, "replace")
+                    known = found[0] if found is not None and found[1] else None
                     tombstones.append((key, DeletedFinalStateUnknown(key, known)))
             # Apply.
             for key, obj in new:
@@ -263,13 +248,10 @@ class DeltaFIFO(Queue):
         with self._lock:
             plan: dict[str, Any] = {}
             for known_key in self._known.list_keys():
-                try:
-                    obj, exists = self._known.get_by_key(known_key)
-                except Exception:
-                    logger.exception("known_objects.get_by_key(%r) failed in resync", known_key)
+                found = lookup_known(self._known, known_key, "resync")
+                if found is None or not found[1]:
                     continue
-                if not exists:
-                    continue
+                obj = found[0]
                 key = fifo_key_of(self._key_func, obj)
                 if key in self._items or key in plan:
                     continue

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import builtins
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -50,6 +51,9 @@ _FIRED = 1  # an entry is reserved for this waiter
 _CLOSED = 2  # the FIFO was closed
 
 _monotonic = time.monotonic
+
+
+_log = logging.getLogger("goprims.cache")
 
 
 class FIFOClosed(Exception):
@@ -291,3 +295,17 @@ class Queue(abc.ABC):
     @abc.abstractmethod
     def get_by_key(self, key: str) -> tuple[Deltas | None, bool]:
         """A copy of the deltas queued for ``key``."""
+
+
+def lookup_known(known: Any, key: str, during: str) -> tuple[Any, bool] | None:
+    """``known.get_by_key(key)``, or ``None`` (logged) if the consumer's store raised.
+
+    A FIFO consults its ``known_objects`` under its own lock; a failure there must not lose the
+    FIFO's state, so each caller decides what a failed lookup means (``during`` names it).
+    """
+    try:
+        found: tuple[Any, bool] = known.get_by_key(key)
+    except Exception:
+        _log.exception("known_objects.get_by_key(%r) failed in %s", key, during)
+        return None
+    return found

@@ -24,7 +24,6 @@ the blocking pop behave as in DeltaFIFO (see :mod:`goprims.cache.queue`).
 from __future__ import annotations
 
 import builtins
-import logging
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -33,12 +32,11 @@ from goprims._waiter import Waiter
 from goprims.cache.delta_fifo import TransformFunc, fifo_key_of
 from goprims.cache.deltas import Delta, Deltas, DeltaType
 from goprims.cache.keys import DeletedFinalStateUnknown, KeyFunc, meta_namespace_key_func
-from goprims.cache.queue import Queue, _wake_all
+from goprims.cache.queue import Queue, _wake_all, lookup_known
 from goprims.cache.store import KeyListerGetter
 
 __all__ = ["RealFIFO"]
 
-logger = logging.getLogger(__name__)
 
 _DELETED = DeltaType.DELETED
 
@@ -137,17 +135,8 @@ class RealFIFO(Queue):
                 for key in self._known.list_keys():
                     if key in new_keys or key in last:
                         continue
-                    try:
-                        known, exists = self._known.get_by_key(key)
-                    except Exception:
-                        logger.exception(
-                            "known_objects.get_by_key(%r) failed in replace; "
-                            "queueing a tombstone without object",
-                            key,
-                        )
-                        known, exists = None, False
-                    if not exists:
-                        known = None
+                    found = lookup_known(self._known, key, "replace")
+                    known = found[0] if found is not None and found[1] else None
                     tomb = DeletedFinalStateUnknown(key, known)
                     tombstones.append((key, Delta(_DELETED, tomb)))
             self._entries.extend(tombstones)
@@ -174,13 +163,9 @@ class RealFIFO(Queue):
             for key in self._known.list_keys():
                 if key in queued:
                     continue
-                try:
-                    obj, exists = self._known.get_by_key(key)
-                except Exception:
-                    logger.exception("known_objects.get_by_key(%r) failed in resync", key)
-                    continue
-                if exists:
-                    plan.append((key, Delta(DeltaType.SYNC, obj)))
+                found = lookup_known(self._known, key, "resync")
+                if found is not None and found[1]:
+                    plan.append((key, Delta(DeltaType.SYNC, found[0])))
             self._entries.extend(plan)
             if self._waiters:
                 woken = self._fire_locked()
