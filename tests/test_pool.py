@@ -583,8 +583,10 @@ def test_reboot_reopens_a_released_pool(pools: Pools) -> None:
     p = pools(2)
     assert p.submit(pow, 2, 2).result(5) == 4
     p.release()
+    p.tune(1)  # a closed pool only records the new capacity
+    assert p.cap == 1 and not worker_threads(p)
     p.reboot()
-    assert not p.closed
+    assert not p.closed and p.cap == 1
     assert p.submit(pow, 2, 3).result(5) == 8
     p.reboot()  # no-op on an open pool
     assert not p.closed
@@ -782,3 +784,54 @@ def test_a_broken_excepthook_does_not_kill_the_worker(
     thread = p.submit(threading.current_thread).result(5)  # the same worker, still alive
     assert thread.is_alive() and worker_threads(p) == [thread]
     assert "hook broke" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- the Future given to tasks
+
+
+def _parked_on(f: concurrent.futures.Future[Any], t: threading.Thread, waiters: str) -> None:
+    """Wait (joining ``t`` briefly, never sleeping) until ``t`` is parked on ``f``."""
+    deadline = time.monotonic() + 5
+    while not (f._condition._waiters if waiters == "result" else f._waiters):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline and t.is_alive()
+        t.join(0.001)
+
+
+def test_task_future_wakes_a_result_caller_parked_before_completion() -> None:
+    f = gp._new_future()
+    assert f.set_running_or_notify_cancel() and f.running()
+    got: list[Any] = []
+    t = threading.Thread(target=lambda: got.append(f.result(10)))
+    t.start()
+    _parked_on(f, t, "result")
+    f.set_result(42)
+    t.join(5)
+    assert got == [42] and f.done()
+
+
+def test_task_future_notifies_wait_and_runs_callbacks_once() -> None:
+    f = gp._new_future()
+    calls: list[Any] = []
+    f.add_done_callback(lambda fut: calls.append(fut.exception()))
+    assert f.set_running_or_notify_cancel()
+    done: list[Any] = []
+    t = threading.Thread(target=lambda: done.append(concurrent.futures.wait([f], timeout=10)))
+    t.start()
+    _parked_on(f, t, "wait")
+    err = ValueError("x")
+    f.set_exception(err)
+    t.join(5)
+    assert len(done[0].done) == 1 and calls == [err]
+    with pytest.raises(concurrent.futures.InvalidStateError):
+        f.set_result(1)  # a settled future stays settled
+
+
+def test_task_future_cancelled_before_running_is_not_started() -> None:
+    f = gp._new_future()
+    calls: list[bool] = []
+    f.add_done_callback(lambda fut: calls.append(fut.cancelled()))
+    assert f.cancel()
+    assert not f.set_running_or_notify_cancel()
+    assert calls == [True]
+    with pytest.raises(concurrent.futures.CancelledError):
+        f.result(0)
