@@ -56,9 +56,19 @@ class _PoolFuture(Future[Any]):
     Same states, same lock (the Future's condition's lock), same notifications as the stdlib
     methods; only the common path (PENDING -> RUNNING -> FINISHED) skips their generic
     bookkeeping: it notifies the condition only if a ``result()`` caller waits on it, and runs
-    done-callbacks only if there are some. Any other state goes through the stdlib method.
+    done-callbacks only if there are some; ``result()`` of a finished future takes no lock. Any
+    other state goes through the stdlib method.
     Used only when this Python's Future has the expected internals (checked at import).
     """
+
+    def result(self, timeout: float | None = None) -> Any:
+        """As :meth:`concurrent.futures.Future.result`; a finished result is read lock-free.
+
+        Safe: ``_result`` is written before ``_state`` becomes FINISHED, a final state.
+        """
+        if self._state == _FINISHED and self._exception is None:
+            return self._result
+        return Future.result(self, timeout)
 
     def set_running_or_notify_cancel(self) -> bool:
         with self._condition._lock:  # type: ignore[attr-defined]
