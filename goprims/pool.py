@@ -16,6 +16,7 @@ of their own world (thread, asyncio task or trio task). Nothing spins or polls.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import threading
 import traceback
@@ -217,8 +218,11 @@ class Pool(Executor):
         """Create the pool (no thread is started unless ``prealloc``).
 
         Raises :exc:`ValueError` if ``expiry`` is not ``None`` and not > 0, if ``max_blocking``
-        is negative, or if ``prealloc`` is asked of an unlimited pool.
+        is negative, or if ``prealloc`` is asked of an unlimited pool; :exc:`TypeError` if
+        ``size`` or ``max_blocking`` is not an integer.
         """
+        size = operator.index(size)
+        max_blocking = operator.index(max_blocking)
         if expiry is not None and not expiry > 0:
             raise ValueError(f"Pool: expiry must be > 0 seconds or None, not {expiry!r}")
         if max_blocking < 0:
@@ -227,7 +231,7 @@ class Pool(Executor):
             raise ValueError("Pool: prealloc needs a bounded pool (size > 0)")
         self._expiry = None if expiry is None else float(expiry)
         self._nonblocking = bool(nonblocking)
-        self._max_blocking = int(max_blocking)
+        self._max_blocking = max_blocking
         self._prealloc = bool(prealloc)
         self._panic_handler = panic_handler
         self._name = name
@@ -858,8 +862,10 @@ class Pool(Executor):
         never interrupts a task: idle workers beyond the new capacity end now, coldest first, and
         busy ones end when they finish their task, until at most ``size`` remain. A ``prealloc``
         pool starts workers up to the new capacity. On a closed pool it only records the
-        capacity. Raises the error if a needed thread cannot be started.
+        capacity. Raises :exc:`TypeError` if ``size`` is not an integer, and the error of a
+        thread that could not be started (the tasks it was for wait for a busy worker then).
         """
+        size = operator.index(size)
         new = size if size > 0 else -1
         wake: list[Waiter] = []
         start = 0

@@ -38,6 +38,8 @@ def test_invalid_arguments_raise_value_error() -> None:
         Pool(2, max_blocking=-1)
     with pytest.raises(ValueError):
         Pool(0, prealloc=True)
+    with pytest.raises(TypeError):
+        Pool(2.5)  # type: ignore[arg-type]
 
 
 def test_exceptions_subclass_runtime_error_and_are_exported_at_top_level() -> None:
