@@ -24,6 +24,8 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, InvalidStateError
+from concurrent.futures._base import CANCELLED as _CANCELLED
+from concurrent.futures._base import CANCELLED_AND_NOTIFIED as _CANCELLED_AND_NOTIFIED
 from concurrent.futures._base import FINISHED as _FINISHED
 from concurrent.futures._base import PENDING as _PENDING
 from concurrent.futures._base import RUNNING as _RUNNING
@@ -45,33 +47,73 @@ _T = TypeVar("_T")
 _W = TypeVar("_W", bound=Waiter)
 
 _get_ident = threading.get_ident
+_DONE = frozenset((_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED))
 _current_thread = threading.current_thread
 
 # A task is (future or None for go(), fn, args, kwargs). A tuple: the cheapest thing to build.
 _Task = tuple["Future[Any] | None", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
-class _PoolFuture(Future[Any]):
-    """A :class:`concurrent.futures.Future` whose worker-side transitions cost less.
+# Serialises the state changes of task futures that nobody has looked at yet (see _PoolFuture).
+_untouched_lock = threading.Lock()
 
-    Same states, same lock (the Future's condition's lock), same notifications as the stdlib
-    methods; only the common path (PENDING -> RUNNING -> FINISHED) skips their generic
-    bookkeeping: it notifies the condition only if a ``result()`` caller waits on it, and runs
-    done-callbacks only if there are some; ``result()`` of a finished future takes no lock. Any
-    other state goes through the stdlib method.
-    Used only when this Python's Future has the expected internals (checked at import).
+
+class _PoolFuture(Future[Any]):
+    """The :class:`concurrent.futures.Future` given to tasks: same states, same API, less cost.
+
+    Most futures are settled before anyone waits on them. This one creates its condition (a
+    Condition, its RLock and deque, five bound methods: the bulk of a Future's allocations and
+    of the garbage collector's work on a large batch) only when a caller first needs it:
+    ``result()`` or ``exception()`` before completion, ``cancel()``, ``add_done_callback()``,
+    ``concurrent.futures.wait()``/``as_completed()``, ``running()``, ``cancelled()``, ``repr()``.
+    Until then nobody can be waiting, no callback or waiter is registered and no cancel has
+    happened, so the worker's transitions (PENDING -> RUNNING -> FINISHED) only set the state,
+    under the module's ``_untouched_lock``; creating the condition takes that lock too, so a
+    transition and a first look never interleave, and once the condition exists every change goes
+    through it as in the stdlib. ``result()`` and ``done()`` of a finished future read it without
+    a lock: ``_result``/``_exception`` are written before ``_state`` becomes final.
+
+    Used only when this Python's Future has exactly the expected internals (checked at import).
     """
 
-    def result(self, timeout: float | None = None) -> Any:
-        """As :meth:`concurrent.futures.Future.result`; a finished result is read lock-free.
+    def __init__(self) -> None:  # not Future.__init__: no condition yet
+        self._state = _PENDING
+        self._result: Any = None
+        self._exception: BaseException | None = None
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Callable[[Future[Any]], object]] = []
+        self._cond: threading.Condition | None = None
 
-        Safe: ``_result`` is written before ``_state`` becomes FINISHED, a final state.
-        """
+    @property
+    def _condition(self) -> threading.Condition:
+        cond = self._cond
+        if cond is None:
+            with _untouched_lock:
+                cond = self._cond
+                if cond is None:
+                    cond = self._cond = threading.Condition()
+        return cond
+
+    @_condition.setter
+    def _condition(self, cond: threading.Condition) -> None:
+        self._cond = cond
+
+    def done(self) -> bool:
+        """As :meth:`concurrent.futures.Future.done` (lock-free: done is a final state)."""
+        return self._state in _DONE
+
+    def result(self, timeout: float | None = None) -> Any:
+        """As :meth:`concurrent.futures.Future.result` (a finished result is read lock-free)."""
         if self._state == _FINISHED and self._exception is None:
             return self._result
         return Future.result(self, timeout)
 
     def set_running_or_notify_cancel(self) -> bool:
+        if self._cond is None:
+            with _untouched_lock:
+                if self._cond is None and self._state == _PENDING:
+                    self._state = _RUNNING
+                    return True
         with self._condition._lock:  # type: ignore[attr-defined]
             if self._state == _PENDING:
                 self._state = _RUNNING
@@ -79,6 +121,12 @@ class _PoolFuture(Future[Any]):
         return Future.set_running_or_notify_cancel(self)  # cancelled, or misused
 
     def set_result(self, result: Any) -> None:
+        if self._cond is None:
+            with _untouched_lock:
+                if self._cond is None and self._state == _RUNNING:
+                    self._result = result
+                    self._state = _FINISHED  # nobody waits, no callback: nothing to notify
+                    return
         cond = self._condition
         with cond._lock:  # type: ignore[attr-defined]
             fast = self._state == _RUNNING
@@ -91,10 +139,16 @@ class _PoolFuture(Future[Any]):
                     cond.notify_all()
         if not fast:
             Future.set_result(self, result)
-        elif self._done_callbacks:  # type: ignore[attr-defined]
+        elif self._done_callbacks:
             self._invoke_callbacks()  # type: ignore[attr-defined]
 
     def set_exception(self, exception: BaseException | None) -> None:
+        if self._cond is None:
+            with _untouched_lock:
+                if self._cond is None and self._state == _RUNNING:
+                    self._exception = exception
+                    self._state = _FINISHED
+                    return
         cond = self._condition
         with cond._lock:  # type: ignore[attr-defined]
             fast = self._state == _RUNNING
@@ -107,23 +161,24 @@ class _PoolFuture(Future[Any]):
                     cond.notify_all()
         if not fast:
             Future.set_exception(self, exception)
-        elif self._done_callbacks:  # type: ignore[attr-defined]
+        elif self._done_callbacks:
             self._invoke_callbacks()  # type: ignore[attr-defined]
 
 
 def _pool_future_fits() -> bool:
-    """Does this Python's Future have the internals _PoolFuture relies on?"""
+    """Does this Python's Future have exactly the internals _PoolFuture relies on?"""
     try:
-        f = Future()  # type: ignore[var-annotated]
+        f: Future[Any] = Future()
         cond = f._condition
         return (
-            f._state == _PENDING
+            set(vars(f))
+            == {"_condition", "_state", "_result", "_exception", "_waiters", "_done_callbacks"}
+            and f._state == _PENDING
             and isinstance(cond, threading.Condition)
             and isinstance(cond._lock, type(threading.RLock()))  # type: ignore[attr-defined]
             and isinstance(cond._waiters, deque)  # type: ignore[attr-defined]
-            and isinstance(f._waiters, list)
-            and isinstance(f._done_callbacks, list)  # type: ignore[attr-defined]
             and callable(getattr(f, "_invoke_callbacks", None))
+            and "__slots__" not in vars(Future)
         )
     except Exception:  # pragma: no cover - another implementation
         return False
@@ -943,6 +998,8 @@ def default_pool() -> Pool:
 
 def _after_fork_in_child() -> None:
     # Only the forking thread survives: forget the parent's workers, waiters and locks.
+    global _untouched_lock
+    _untouched_lock = threading.Lock()
     for pool in list(_all_pools):
         pool._lock = threading.Lock()
         pool._workers = pool._accepted = pool._coming = pool._alive = 0

@@ -837,3 +837,27 @@ def test_task_future_cancelled_before_running_is_not_started() -> None:
     assert calls == [True]
     with pytest.raises(concurrent.futures.CancelledError):
         f.result(0)
+
+
+def test_task_future_nobody_looked_at_is_settled_without_a_condition(pools: Pools) -> None:
+    p = pools(2)
+    fs = [p.submit(pow, 2, i) for i in range(10)]
+    p.release(5)  # every task has finished and its future was settled
+    assert all(f._cond is None for f in fs if isinstance(f, gp._PoolFuture))
+    assert [f.result(0) for f in fs] == [2**i for i in range(10)]
+    assert all(f.done() and not f.running() and not f.cancelled() for f in fs)
+    assert "finished" in repr(fs[0])
+
+
+def test_task_future_first_looked_at_while_running_still_notifies(pools: Pools) -> None:
+    p = pools(1)
+    g = Gate()
+    f = p.submit(g, "v")
+    assert g.started.wait(5)
+    assert f.running()  # creates the condition while the task runs
+    seen: list[Any] = []
+    f.add_done_callback(lambda fut: seen.append(fut.result()))
+    g.open()
+    assert f.result(5) == "v"
+    p.release(5)
+    assert seen == ["v"]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from typing import Any
 
 from test_pool_support import (
     Pools,
@@ -101,3 +102,36 @@ def test_pools_keep_working_in_a_forked_child() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_cancel_racing_the_start_of_tasks_has_exactly_one_winner(
+    pools: Pools, spawn: Spawner
+) -> None:
+    # A future either is cancelled (cancel() returned True, the task never ran) or ran (cancel()
+    # returned False), also when cancel() is the first call to look at the future.
+    p = pools(4)
+    n = 20_000
+    ran = bytearray(n)
+    futures: list[Any] = [None] * n
+    submitted = threading.Semaphore(0)
+
+    def mark(i: int) -> None:
+        ran[i] = 1
+
+    def canceller() -> list[bool]:
+        outcomes = []
+        for i in range(n):
+            submitted.acquire()
+            outcomes.append(futures[i].cancel())
+        return outcomes
+
+    c = spawn(canceller)
+    for i in range(n):
+        futures[i] = p.submit(mark, i)
+        submitted.release()
+    outcomes = c.result(60)
+    p.release(30)
+    assert all(f.done() for f in futures)
+    for i in range(n):
+        assert outcomes[i] == futures[i].cancelled() == (not ran[i]), i
+    assert 0 < sum(outcomes) < n  # both outcomes happened: the race was exercised
