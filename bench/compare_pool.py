@@ -4,10 +4,10 @@ Each workload creates its executor and starts its threads *before* the clock sta
 measures, then shuts the executor down outside the measured time.
 
 * throughput: trivial tasks submitted by one thread to 8 workers, then every result collected.
-  ``Pool(8)`` blocks the submitter while its 8 workers are busy (no task queue: the contract),
-  whereas ``ThreadPoolExecutor`` queues without bound. The bounded-TPE row gives the anchor the
-  same back-pressure (a semaphore of 8 released by a done-callback) to separate the cost of the
-  semantics from the cost of the implementation.
+  ``Pool(8)`` blocks the submitter while 8 tasks are in flight (no unbounded queue: the
+  contract), whereas ``ThreadPoolExecutor`` queues without bound. The bounded-TPE row gives the
+  anchor the same back-pressure (a semaphore of 8 released by a done-callback) to separate the
+  cost of the semantics from the cost of the implementation.
 * latency: one task at a time, submit then wait (``submit(...).result()``, or ``go()`` and a
   lock released by the task, against starting a ``threading.Thread`` per task).
 * reclaim: how long idle workers live after a burst, against the origin's bound of 2 x expiry.
