@@ -407,7 +407,9 @@ class Pool(Executor):
         :meth:`submit_timeout` to wait a bounded time, or catch :exc:`PoolOverload` and run the
         function inline). Raises :exc:`PoolClosed` after shutdown, also if the pool closes while
         the caller waits. An exception raised by ``fn`` goes to the Future, not to
-        ``panic_handler``.
+        ``panic_handler``. The Future is a :class:`concurrent.futures.Future` (a subclass that
+        creates its internal condition only once someone waits on it unfinished, cancels it or
+        adds a callback), usable with ``wait``, ``as_completed`` and ``asyncio.wrap_future``.
         """
         fut: Future[_T] = _new_future()
         self._put((fut, fn, args, kwargs), None)
