@@ -813,13 +813,6 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     reclaimed when idle). An exception escaping ``fn`` is reported through
     :func:`threading.excepthook`, never swallowed.
     """
-    try:
-        from goprims.pool import default_pool  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - until the pool lands
-        _go_thread(fn, args, kwargs)
-        return
+    from goprims.pool import default_pool  # lazy: the pool builds on this module
+
     default_pool().go(fn, *args, **kwargs)
-
-
-def _go_thread(fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
-    threading.Thread(target=fn, args=args, kwargs=kwargs, name="goprims-go", daemon=True).start()
