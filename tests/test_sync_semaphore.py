@@ -133,7 +133,7 @@ def test_semaphore_withdrawing_head_is_skipped_not_charged() -> None:
     release (no units charged to it) and the next request is served."""
     s = Semaphore(1)
     s.acquire()
-    head = start_thread(s.acquire, 1, 0.01)
+    head = start_thread(s.acquire, 1, 1.0)  # long enough for nxt to queue behind it
     wait_until(lambda: _queued(s) == 1)
     nxt = start_thread(s.acquire, 1)
     wait_until(lambda: _queued(s) == 2)
