@@ -4,7 +4,9 @@ A :class:`Comparison` pairs a goprims workload with an anchor workload (``queue.
 ``ThreadPoolExecutor``, ...). Each workload is a zero-argument callable that runs the whole
 workload once and returns the elapsed seconds it measured itself (so set-up is excluded).
 The harness runs subject and anchor alternately ``reps`` times in the same process and reports
-``ratio = median(anchor seconds) / median(subject seconds)``: above 1.0 goprims is faster.
+``ratio = median(anchor seconds) / median(subject seconds)``: above 1.0 goprims is faster; the
+``spread`` is the lowest and highest ratio of a single repetition (subject and anchor run
+back to back), a cheap measure of how noisy the row was.
 Ratios, never absolute times, are what the project tracks: absolute numbers move with the machine.
 """
 
@@ -43,6 +45,31 @@ class Result:
     @property
     def meets_goal(self) -> bool | None:
         return None if self.cmp.goal is None else self.ratio >= self.cmp.goal
+
+    @property
+    def paired_ratios(self) -> list[float]:
+        """``anchor / subject`` of each repetition (the two runs of a repetition are adjacent)."""
+        return [a / s for a, s in zip(self.anchor_s, self.subject_s, strict=True)]
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        """(lowest, highest) paired ratio: how much the ratio moved between repetitions."""
+        r = self.paired_ratios
+        return min(r), max(r)
+
+    @property
+    def subject_rate(self) -> float | None:
+        """goprims items per second at the median time (None without ``items``)."""
+        if self.cmp.items is None:
+            return None
+        return self.cmp.items / statistics.median(self.subject_s)
+
+    @property
+    def anchor_rate(self) -> float | None:
+        """Anchor items per second at the median time (None without ``items``)."""
+        if self.cmp.items is None:
+            return None
+        return self.cmp.items / statistics.median(self.anchor_s)
 
 
 def run(cmp: Comparison, reps: int = 5) -> Result:
