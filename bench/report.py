@@ -388,7 +388,10 @@ def render(
     if errors:
         w("## Failures in this run")
         w("")
-        w("These parts of the run raised; their rows are missing above.")
+        w(
+            "These parts of the run raised or did not finish; their rows or figures are "
+            "missing above."
+        )
         w("")
         for e in errors:
             w("```")
