@@ -291,13 +291,13 @@ class Chan(Generic[T]):
                 await trio.lowlevel.cancel_shielded_checkpoint()
             return
         lock.release()
-        w = async_waiter()
-        e = _Entry(w, 0, value)
         with lock:
             r = self._send_locked(value)
             if r is _BLOCK:
                 if timeout is not None and timeout <= 0:
                     raise TimeoutError("send would block")
+                w = async_waiter()  # only when parking: a hand-off needs none
+                e = _Entry(w, 0, value)
                 self._sendq[e] = None
         if r is not _BLOCK:
             if r is not _SENT:
@@ -380,19 +380,16 @@ class Chan(Generic[T]):
         lock.release()
         with lock:
             v, w = self._recv_locked()
-        if v is _BLOCK:
-            if timeout is not None and timeout <= 0:
-                raise TimeoutError("receive would block")
-            me = async_waiter()
-            e = _Entry(me, 0, None)
-            with lock:
-                v, w = self._recv_locked()
-                if v is _BLOCK:
-                    self._recvq[e] = None
             if v is _BLOCK:
-                if not await me.wait(timeout, lambda: self._withdraw_recv(e)):
-                    raise TimeoutError(f"receive timed out after {timeout} s")
-                return me.value, me.ok
+                if timeout is not None and timeout <= 0:
+                    raise TimeoutError("receive would block")
+                me = async_waiter()
+                e = _Entry(me, 0, None)
+                self._recvq[e] = None
+        if v is _BLOCK:
+            if not await me.wait(timeout, lambda: self._withdraw_recv(e)):
+                raise TimeoutError(f"receive timed out after {timeout} s")
+            return me.value, me.ok
         if w is not None:
             w.wake()
         if in_trio:
