@@ -12,6 +12,7 @@ Ratios, never absolute times, are what the project tracks: absolute numbers move
 
 from __future__ import annotations
 
+import gc
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,7 +74,12 @@ class Result:
 
 
 def run(cmp: Comparison, reps: int = 5) -> Result:
-    """Measure subject and anchor alternately ``reps`` times (after one warm-up of each)."""
+    """Measure subject and anchor alternately ``reps`` times (after one warm-up of each).
+
+    A full garbage collection first, so that what earlier comparisons left for the cyclic
+    collector is not scanned inside this one's timings.
+    """
+    gc.collect()
     cmp.subject()
     cmp.baseline()
     res = Result(cmp)
