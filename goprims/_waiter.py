@@ -58,6 +58,10 @@ _get_ident = threading.get_ident
 _TIMEOUT_MAX = threading.TIMEOUT_MAX
 _current_task = trio.lowlevel.current_task
 _current_trio_token = trio.lowlevel.current_trio_token
+_reschedule = trio.lowlevel.reschedule
+_wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
+_ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
+_ABORT_FAILED = trio.lowlevel.Abort.FAILED
 
 
 class Waiter:
@@ -234,10 +238,10 @@ class TrioWaiter(Waiter):
     def wake(self) -> None:
         """Reschedule the task, from the trio thread or any other."""
         if _get_ident() == self._tid:
-            trio.lowlevel.reschedule(self._task)
+            _reschedule(self._task)
         else:
             try:
-                self._token.run_sync_soon(trio.lowlevel.reschedule, self._task)
+                self._token.run_sync_soon(_reschedule, self._task)
             except trio.RunFinishedError:
                 pass
 
@@ -245,16 +249,16 @@ class TrioWaiter(Waiter):
         """Park the task until fired (True) or timed out and withdrawn (False)."""
 
         def abort(_: Any) -> trio.lowlevel.Abort:
-            if self.try_claim():
+            if self._claim.acquire(False):
                 withdraw()
-                return trio.lowlevel.Abort.SUCCEEDED
-            return trio.lowlevel.Abort.FAILED  # fired: the value is on its way
+                return _ABORT_SUCCEEDED
+            return _ABORT_FAILED  # fired: the value is on its way
 
         if timeout is None:
-            await trio.lowlevel.wait_task_rescheduled(abort)
+            await _wait_task_rescheduled(abort)
             return True
         with trio.move_on_after(max(timeout, 0.0)):
-            await trio.lowlevel.wait_task_rescheduled(abort)
+            await _wait_task_rescheduled(abort)
             return True
         return False
 

@@ -45,6 +45,7 @@ import trio
 from goprims import clock as _clock
 from goprims._waiter import (
     ThreadWaiter,
+    TrioWaiter,
     Waiter,
     async_waiter,
     cancel_shielded_checkpoint,
@@ -66,6 +67,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_W = TypeVar("_W", bound=Waiter)
 
 
 class ChanClosed(RuntimeError):
@@ -237,6 +239,39 @@ class Chan(Generic[T]):
         with self._lock:
             self._recvq.pop(e, None)
 
+    def _send_or_park(
+        self, value: T, timeout: float | None, new_waiter: Callable[[], _W]
+    ) -> tuple[Any, _Entry | None, _W | None]:
+        """The slow path of every send: ``(result of _send_locked, None)`` if it completed, or
+        ``(_BLOCK, entry)`` with a new waiter parked in ``_sendq``. A waiter is created only
+        when parking (a hand-off needs none)."""
+        with self._lock:
+            r = self._send_locked(value)
+            if r is not _BLOCK:
+                return r, None, None
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("send would block")
+            w = new_waiter()
+            e = _Entry(w, 0, value)
+            self._sendq[e] = None
+            return _BLOCK, e, w
+
+    def _recv_or_park(
+        self, timeout: float | None, new_waiter: Callable[[], _W]
+    ) -> tuple[Any, Waiter | None, _Entry | None, _W | None]:
+        """The slow path of every receive: ``(value or _CLOSED, sender to wake, None)`` if it
+        completed, or ``(_BLOCK, None, entry)`` with a new waiter parked in ``_recvq``."""
+        with self._lock:
+            v, w = self._recv_locked()
+            if v is not _BLOCK:
+                return v, w, None, None
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("receive would block")
+            me = new_waiter()
+            e = _Entry(me, 0, None)
+            self._recvq[e] = None
+            return _BLOCK, None, e, me
+
     # ------------------------------------------------------------------ send
 
     def send(self, value: T, timeout: float | None = None) -> None:
@@ -254,18 +289,10 @@ class Chan(Generic[T]):
             lock.release()
             return
         lock.release()
-        with lock:
-            r = self._send_locked(value)
-            if r is _BLOCK:
-                if timeout is not None and timeout <= 0:
-                    raise TimeoutError("send would block")
-                w = ThreadWaiter()
-                e = _Entry(w, 0, value)
-                self._sendq[e] = None
-        if r is _SENT:
-            return
-        if r is not _BLOCK:
-            r.wake()
+        r, e, w = self._send_or_park(value, timeout, ThreadWaiter)
+        if e is None or w is None:
+            if r is not _SENT:
+                r.wake()
             return
         if not w.wait(timeout, lambda: self._withdraw_send(e)):
             raise TimeoutError(f"send timed out after {timeout} s")
@@ -291,15 +318,8 @@ class Chan(Generic[T]):
                 await trio.lowlevel.cancel_shielded_checkpoint()
             return
         lock.release()
-        with lock:
-            r = self._send_locked(value)
-            if r is _BLOCK:
-                if timeout is not None and timeout <= 0:
-                    raise TimeoutError("send would block")
-                w = async_waiter()  # only when parking: a hand-off needs none
-                e = _Entry(w, 0, value)
-                self._sendq[e] = None
-        if r is not _BLOCK:
+        r, e, w = self._send_or_park(value, timeout, TrioWaiter if in_trio else async_waiter)
+        if e is None or w is None:
             if r is not _SENT:
                 r.wake()
             if in_trio:
@@ -324,15 +344,8 @@ class Chan(Generic[T]):
             lock.release()
             return v, True
         lock.release()
-        with lock:
-            v, w = self._recv_locked()
-            if v is _BLOCK:
-                if timeout is not None and timeout <= 0:
-                    raise TimeoutError("receive would block")
-                me = ThreadWaiter()
-                e = _Entry(me, 0, None)
-                self._recvq[e] = None
-        if v is _BLOCK:
+        v, w, e, me = self._recv_or_park(timeout, ThreadWaiter)
+        if e is not None and me is not None:
             if not me.wait(timeout, lambda: self._withdraw_recv(e)):
                 raise TimeoutError(f"receive timed out after {timeout} s")
             return me.value, me.ok
@@ -378,15 +391,8 @@ class Chan(Generic[T]):
                 await trio.lowlevel.cancel_shielded_checkpoint()
             return v, True
         lock.release()
-        with lock:
-            v, w = self._recv_locked()
-            if v is _BLOCK:
-                if timeout is not None and timeout <= 0:
-                    raise TimeoutError("receive would block")
-                me = async_waiter()
-                e = _Entry(me, 0, None)
-                self._recvq[e] = None
-        if v is _BLOCK:
+        v, w, e, me = self._recv_or_park(timeout, TrioWaiter if in_trio else async_waiter)
+        if e is not None and me is not None:
             if not await me.wait(timeout, lambda: self._withdraw_recv(e)):
                 raise TimeoutError(f"receive timed out after {timeout} s")
             return me.value, me.ok
