@@ -116,7 +116,7 @@ def test_semaphore_serves_waiters_in_arrival_order() -> None:
 def test_semaphore_head_timing_out_lets_the_requests_behind_it_through() -> None:
     s = Semaphore(2)
     s.acquire(2)
-    big = start_thread(s.acquire, 2, 0.05)
+    big = start_thread(s.acquire, 2, 1.0)  # long enough for small to queue behind it
     wait_until(lambda: _queued(s) == 1)
     small = start_thread(s.acquire, 1)
     wait_until(lambda: _queued(s) == 2)
