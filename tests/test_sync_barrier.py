@@ -206,7 +206,7 @@ def test_barrier_waiter_whose_timeout_races_the_release_passes_with_its_index() 
     """White-box: the waiter's timeout fires (it claims itself) but the round completes before
     its withdrawal gets the lock: it has passed, so it returns its index, not TimeoutError."""
     b = Barrier(2)
-    a = start_thread(b.wait, 0.01)
+    a = start_thread(b.wait, 0.5)  # long enough to be seen queued first, even under load
     wait_until(lambda: b.n_waiting == 1)
     (w,) = b._waiters
     with b._lock:  # hold the lock: the timed-out waiter cannot withdraw yet
