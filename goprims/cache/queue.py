@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from goprims._waiter import (
     ThreadWaiter,
@@ -47,6 +47,7 @@ PopProcessFunc = Callable[[Deltas, bool], object]
 """``process(deltas, is_in_initial_list)``: consumes one popped entry under the FIFO's lock."""
 
 # Outcomes a firer records in ``Waiter.index`` before waking a parked pop.
+_W = TypeVar("_W", bound=Waiter)
 _FIRED = 1  # an entry is reserved for this waiter
 _CLOSED = 2  # the FIFO was closed
 
@@ -157,6 +158,30 @@ class Queue(abc.ABC):
         with self._lock:
             return self._len_locked()
 
+    def _park_locked(
+        self, deadline: float | None, new_waiter: Callable[[], _W]
+    ) -> tuple[_W, float | None]:
+        """A pop must wait: raise if closed or out of time, else queue a new waiter and return
+        it with the time left. Lock held."""
+        if self._closed:
+            raise FIFOClosed("pop from a closed FIFO")
+        remaining = None
+        if deadline is not None:
+            remaining = deadline - _monotonic()
+            if remaining <= 0:
+                raise TimeoutError("FIFO pop timed out")
+        w = new_waiter()
+        self._waiters[w] = None
+        return w, remaining
+
+    def _took_reservation_locked(self, w: Waiter, woken: bool) -> bool:
+        """After a wait: if an entry was reserved for ``w`` it is now the caller's to take (True);
+        otherwise (timed out, closed) the pop loop re-checks. Lock held."""
+        if woken and w.index == _FIRED:
+            self._reserved -= 1
+            return True
+        return False
+
     def _pop_locked(self, process: PopProcessFunc | None) -> Deltas:
         """Take the oldest entry, update the sync accounting, run ``process``. Lock held."""
         is_in_initial_list = not (self._populated and self._initial_population_count == 0)
@@ -181,15 +206,7 @@ class Queue(abc.ABC):
         lock.acquire()
         try:
             while self._len_locked() <= self._reserved:
-                if self._closed:
-                    raise FIFOClosed("pop from a closed FIFO")
-                remaining = None
-                if deadline is not None:
-                    remaining = deadline - _monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError("FIFO pop timed out")
-                w = ThreadWaiter()
-                self._waiters[w] = None
+                w, remaining = self._park_locked(deadline, ThreadWaiter)
                 lock.release()
                 try:
                     woken = w.wait(remaining, partial(self._withdraw, w))
@@ -198,8 +215,7 @@ class Queue(abc.ABC):
                     to_wake = self._forfeit_locked(w)
                     raise
                 lock.acquire()
-                if woken and w.index == _FIRED:
-                    self._reserved -= 1  # our reserved entry is now ours to take
+                if self._took_reservation_locked(w, woken):
                     break
             return self._pop_locked(process)
         finally:
@@ -225,26 +241,17 @@ class Queue(abc.ABC):
         lock.acquire()
         try:
             while self._len_locked() <= self._reserved:
-                if self._closed:
-                    raise FIFOClosed("pop from a closed FIFO")
-                remaining = None
-                if deadline is not None:
-                    remaining = deadline - _monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError("FIFO pop timed out")
-                w = async_waiter()
-                self._waiters[w] = None
+                aw, remaining = self._park_locked(deadline, async_waiter)
                 lock.release()
                 blocked = True
                 try:
-                    woken = await w.wait(remaining, partial(self._withdraw, w))
+                    woken = await aw.wait(remaining, partial(self._withdraw, aw))
                 except BaseException:
                     lock.acquire()
-                    to_wake = self._forfeit_locked(w)
+                    to_wake = self._forfeit_locked(aw)
                     raise
                 lock.acquire()
-                if woken and w.index == _FIRED:
-                    self._reserved -= 1
+                if self._took_reservation_locked(aw, woken):
                     break
             deltas = self._pop_locked(process)
         finally:
