@@ -360,23 +360,11 @@ class Map(MutableMapping[K, V]):
         (otherwise the comparison is redone on the new value). An absent key gives False,
         whatever ``old`` is. If ``==`` raises, the exception propagates and nothing changes.
         """
-        while True:
-            e = self._load_entry(key)
-            if e is None:
-                return False
-            p = e.p
-            if p is _NIL or p is _EXPUNGED:
-                return False
-            if not (p is old or p == old):
-                return False
-            self._lock.acquire()
-            try:
-                cur = self._locate_locked(key)
-                if cur is not None and cur.p is p:
-                    cur.p = new
-                    return True
-            finally:
-                self._lock.release()
+
+        def swap(cur: Any) -> None:
+            cur.p = new
+
+        return self._compare_and_apply(key, old, swap)
 
     def compare_and_delete(self, key: K, old: V) -> bool:
         """Delete ``key`` if it currently maps to a value equal to ``old``; return whether.
@@ -384,6 +372,11 @@ class Map(MutableMapping[K, V]):
         Equality as in :meth:`compare_and_swap`. An absent key gives False, even when ``old``
         is None (Go: "even if the old value is the nil interface value").
         """
+        return self._compare_and_apply(key, old, lambda _: self._delete_locked(key))
+
+    def _compare_and_apply(self, key: K, old: V, apply: Callable[[Any], object]) -> bool:
+        """The compare-and-X loop: compare outside the lock, then ``apply(entry)`` under it
+        only if the entry still holds the very value that compared equal (else compare again)."""
         while True:
             e = self._load_entry(key)
             if e is None:
@@ -397,7 +390,7 @@ class Map(MutableMapping[K, V]):
             try:
                 cur = self._locate_locked(key)
                 if cur is not None and cur.p is p:
-                    self._delete_locked(key)
+                    apply(cur)
                     return True
             finally:
                 self._lock.release()
