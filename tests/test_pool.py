@@ -13,6 +13,7 @@ from test_pool_support import (
     Parked,
     Pools,
     Spawner,
+    held_pool,
     join_all,
     parked_fixture,
     pools_fixture,
@@ -256,10 +257,7 @@ def test_callers_blocked_at_shutdown_raise_pool_closed(
 def test_full_pool_blocks_submitters_and_serves_them_in_fifo_order(
     pools: Pools, parked: Parked, spawn: Spawner
 ) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
     order: list[int] = []
     accepted = []
     for i in range(5):
@@ -304,10 +302,7 @@ def test_max_blocking_refuses_callers_beyond_the_cap(
 
 
 def test_submit_timeout_raises_timeout_error_and_leaves_no_waiter(pools: Pools) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
     with pytest.raises(TimeoutError):
         p.submit_timeout(0, print)
     t0 = time.monotonic()
@@ -322,10 +317,7 @@ def test_submit_timeout_raises_timeout_error_and_leaves_no_waiter(pools: Pools) 
 def test_submit_timeout_succeeds_when_a_worker_frees_in_time(
     pools: Pools, parked: Parked, spawn: Spawner
 ) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
     f = spawn(p.submit_timeout, 5.0, pow, 2, 5)
     parked.wait()
     g.open()
@@ -482,10 +474,7 @@ def test_prealloc_starts_size_workers_up_front_and_again_at_reboot(pools: Pools)
 def test_tune_up_serves_waiting_submitters_at_once(
     pools: Pools, parked: Parked, spawn: Spawner
 ) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
     gates = [Gate(), Gate()]
     waiting = [spawn(p.submit, gt) for gt in gates]
     parked.wait(2)
@@ -597,10 +586,7 @@ def test_reboot_reopens_a_released_pool(pools: Pools) -> None:
 def test_reboot_returns_a_pending_release_at_once(
     pools: Pools, parked: Parked, spawn: Spawner
 ) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
     released = spawn(p.release)
     parked.wait()
     p.reboot()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import trio
-from test_pool_support import Gate, Pools, pools_fixture, worker_threads
+from test_pool_support import Gate, Pools, held_pool, pools_fixture, worker_threads
 
 import goprims.pool as gp
 from goprims._waiter import async_waiter
@@ -60,10 +60,7 @@ def test_async_submit_and_go_run_tasks_under_asyncio_and_trio(pools: Pools) -> N
 def test_async_submit_waits_for_a_worker_while_the_loop_keeps_running(
     pools: Pools, queued: Queued, lib: str
 ) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
 
     async def main_asyncio() -> int:
         parked = asyncio.Event()
@@ -100,10 +97,7 @@ def test_async_submit_waits_for_a_worker_while_the_loop_keeps_running(
 def test_async_submit_cancelled_while_waiting_submits_nothing(
     pools: Pools, queued: Queued, lib: str
 ) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
     ran: list[int] = []
 
     async def main_asyncio() -> None:
@@ -158,10 +152,7 @@ def test_async_calls_raise_closed_and_overload(pools: Pools) -> None:
 
 
 def test_async_submit_blocked_at_shutdown_raises_pool_closed(pools: Pools, queued: Queued) -> None:
-    p = pools(1)
-    g = Gate()
-    p.submit(g)
-    assert g.started.wait(5)
+    p, g = held_pool(pools)
 
     async def main() -> None:
         parked = trio.Event()

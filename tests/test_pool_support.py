@@ -137,6 +137,15 @@ class Gate:
         self._open.set()
 
 
+def held_pool(pools: Pools) -> tuple[gp.Pool, Gate]:
+    """A ``Pool(1)`` whose only worker is busy on a :class:`Gate` (open it to free the worker)."""
+    p = pools(1)
+    g = Gate()
+    p.submit(g)
+    assert g.started.wait(5)
+    return p, g
+
+
 @contextmanager
 def worker_held_after_its_task(pool: gp.Pool) -> Iterator[None]:
     """Inside the block, the pool's one worker is back on the idle stack yet cannot run.
