@@ -33,19 +33,26 @@ from __future__ import annotations
 
 import builtins
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from goprims._waiter import Waiter
 from goprims.cache.deltas import Delta, Deltas, DeltaType
 from goprims.cache.keys import (
-    CacheKeyError,
     DeletedFinalStateUnknown,
     KeyFunc,
     meta_namespace_key_func,
 )
-from goprims.cache.queue import FIFOClosed, PopProcessFunc, Queue, _wake_all, lookup_known
-from goprims.cache.store import KeyListerGetter, compute_key
+from goprims.cache.queue import (
+    FIFOClosed,
+    PopProcessFunc,
+    Queue,
+    TransformFunc,
+    _wake_all,
+    fifo_key_of,
+    lookup_known,
+)
+from goprims.cache.store import KeyListerGetter
 
 __all__ = [
     "Delta",
@@ -57,30 +64,12 @@ __all__ = [
     "TransformFunc",
 ]
 
-TransformFunc = Callable[[Any], Any]
-"""Rewrites an object before a FIFO queues it (e.g. to drop fields the consumer never reads)."""
-
 
 _ADDED = DeltaType.ADDED
 _UPDATED = DeltaType.UPDATED
 _DELETED = DeltaType.DELETED
 _REPLACED = DeltaType.REPLACED
 _SYNC = DeltaType.SYNC
-
-
-def fifo_key_of(key_func: KeyFunc, obj: Any) -> str:
-    """The key a FIFO files ``obj`` under: a ``Deltas`` by its newest object, a tombstone by its
-    key, a ``Delta`` by its object, anything else by ``key_func``. Raises :class:`CacheKeyError`.
-    """
-    if isinstance(obj, Deltas):
-        if not obj:
-            raise CacheKeyError(obj, "0 length Deltas object; can't get key")
-        obj = obj[-1].object
-    elif isinstance(obj, Delta):
-        obj = obj.object
-    if isinstance(obj, DeletedFinalStateUnknown):
-        return obj.key
-    return compute_key(key_func, obj)
 
 
 class DeltaFIFO(Queue):
@@ -103,11 +92,8 @@ class DeltaFIFO(Queue):
         emit_delta_type_replaced: bool = False,
         transformer: TransformFunc | None = None,
     ) -> None:
-        super().__init__()
-        self._key_func = key_func
-        self._known = known_objects
+        super().__init__(key_func, known_objects, transformer)
         self._emit_replaced = emit_delta_type_replaced
-        self._transformer = transformer
         # Guarded by self._lock. Key -> its deltas; the dict's order *is* the queue order: a key
         # is appended when it gets its first delta and keeps its place until popped.
         # Invariant: every Deltas here is non-empty and never ends in two DELETED deltas.
@@ -120,11 +106,6 @@ class DeltaFIFO(Queue):
 
     def _take_locked(self) -> Deltas:
         return self._items.popitem(last=False)[1]
-
-    def _transform(self, obj: Any) -> Any:
-        if self._transformer is None or isinstance(obj, DeletedFinalStateUnknown):
-            return obj
-        return self._transformer(obj)
 
     def _queue_locked(self, key: str, dtype: DeltaType, obj: Any) -> None:
         """Append ``Delta(dtype, obj)`` to ``key``'s deltas, merging consecutive deletions.
@@ -140,12 +121,6 @@ class DeltaFIFO(Queue):
             deltas.append(Delta(dtype, obj))
 
     # ------------------------------------------------------------------------------ the Store
-
-    def key_of(self, obj: Any) -> str:
-        """The key of ``obj``: a ``Deltas`` is keyed by its newest object, a
-        :class:`DeletedFinalStateUnknown` by its ``key``, anything else by the key function.
-        Raises :class:`CacheKeyError` (also for an empty ``Deltas``)."""
-        return fifo_key_of(self._key_func, obj)
 
     def _add_delta(self, dtype: DeltaType, obj: Any) -> None:
         woken: list[Waiter] = []

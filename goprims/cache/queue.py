@@ -39,9 +39,19 @@ from goprims._waiter import (
     cancel_shielded_checkpoint,
     checkpoint_if_cancelled,
 )
-from goprims.cache.deltas import Deltas
+from goprims.cache.deltas import Delta, Deltas
+from goprims.cache.keys import (
+    CacheKeyError,
+    DeletedFinalStateUnknown,
+    KeyFunc,
+    meta_namespace_key_func,
+)
+from goprims.cache.store import KeyListerGetter, compute_key
 
-__all__ = ["FIFOClosed", "PopProcessFunc", "Queue"]
+__all__ = ["FIFOClosed", "PopProcessFunc", "Queue", "TransformFunc", "fifo_key_of"]
+
+TransformFunc = Callable[[Any], Any]
+"""Rewrites an object before a FIFO queues it (e.g. to drop fields the consumer never reads)."""
 
 PopProcessFunc = Callable[[Deltas, bool], object]
 """``process(deltas, is_in_initial_list)``: consumes one popped entry under the FIFO's lock."""
@@ -55,6 +65,21 @@ _monotonic = time.monotonic
 
 
 _log = logging.getLogger("goprims.cache")
+
+
+def fifo_key_of(key_func: KeyFunc, obj: Any) -> str:
+    """The key a FIFO files ``obj`` under: a ``Deltas`` by its newest object, a tombstone by its
+    key, a ``Delta`` by its object, anything else by ``key_func``. Raises :class:`CacheKeyError`.
+    """
+    if isinstance(obj, Deltas):
+        if not obj:
+            raise CacheKeyError(obj, "0 length Deltas object; can't get key")
+        obj = obj[-1].object
+    elif isinstance(obj, Delta):
+        obj = obj.object
+    if isinstance(obj, DeletedFinalStateUnknown):
+        return obj.key
+    return compute_key(key_func, obj)
 
 
 class FIFOClosed(Exception):
@@ -74,7 +99,15 @@ class Queue(abc.ABC):
     :meth:`_fire_locked` before releasing the lock and wakes what it returns after releasing it.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        key_func: KeyFunc = meta_namespace_key_func,
+        known_objects: KeyListerGetter | None = None,
+        transformer: TransformFunc | None = None,
+    ) -> None:
+        self._key_func = key_func
+        self._known = known_objects  # the consumer's cache, consulted by delete/replace/resync
+        self._transformer = transformer
         # _lock guards everything below and the subclass's entries. ``process`` runs under it.
         self._lock = threading.Lock()
         self._closed = False
@@ -152,6 +185,17 @@ class Queue(abc.ABC):
                     w.index = _CLOSED
                     woken.append(w)
         _wake_all(woken)
+
+    def _transform(self, obj: Any) -> Any:
+        if self._transformer is None or isinstance(obj, DeletedFinalStateUnknown):
+            return obj
+        return self._transformer(obj)
+
+    def key_of(self, obj: Any) -> str:
+        """The key of ``obj``: a ``Deltas`` by its newest object, a ``Delta`` by its object, a
+        :class:`DeletedFinalStateUnknown` by its ``key``, anything else by the key function.
+        Raises :class:`CacheKeyError` (also for an empty ``Deltas``)."""
+        return fifo_key_of(self._key_func, obj)
 
     def __len__(self) -> int:
         """Number of queued entries (keys for DeltaFIFO, deltas for RealFIFO)."""
@@ -282,10 +326,6 @@ class Queue(abc.ABC):
     @abc.abstractmethod
     def resync(self) -> None:
         """Queue SYNC deltas for the known objects with nothing queued."""
-
-    @abc.abstractmethod
-    def key_of(self, obj: Any) -> str:
-        """The key of ``obj``, a ``Deltas``, or a tombstone."""
 
     @abc.abstractmethod
     def list(self) -> builtins.list[Any]:

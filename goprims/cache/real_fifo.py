@@ -29,10 +29,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from goprims._waiter import Waiter
-from goprims.cache.delta_fifo import TransformFunc, fifo_key_of
 from goprims.cache.deltas import Delta, Deltas, DeltaType
 from goprims.cache.keys import DeletedFinalStateUnknown, KeyFunc, meta_namespace_key_func
-from goprims.cache.queue import Queue, _wake_all, lookup_known
+from goprims.cache.queue import Queue, TransformFunc, _wake_all, fifo_key_of, lookup_known
 from goprims.cache.store import KeyListerGetter
 
 __all__ = ["RealFIFO"]
@@ -55,10 +54,7 @@ class RealFIFO(Queue):
         known_objects: KeyListerGetter | None = None,
         transformer: TransformFunc | None = None,
     ) -> None:
-        super().__init__()
-        self._key_func = key_func
-        self._known = known_objects
-        self._transformer = transformer
+        super().__init__(key_func, known_objects, transformer)
         # Guarded by self._lock: (key, delta) in arrival order; the key is the delta's key.
         self._entries: deque[tuple[str, Delta]] = deque()
 
@@ -69,11 +65,6 @@ class RealFIFO(Queue):
 
     def _take_locked(self) -> Deltas:
         return Deltas((self._entries.popleft()[1],))
-
-    def _transform(self, obj: Any) -> Any:
-        if self._transformer is None or isinstance(obj, DeletedFinalStateUnknown):
-            return obj
-        return self._transformer(obj)
 
     def _append(self, dtype: DeltaType, obj: Any) -> None:
         woken: list[Waiter] = []
@@ -94,12 +85,6 @@ class RealFIFO(Queue):
         return last
 
     # ------------------------------------------------------------------------------ the Store
-
-    def key_of(self, obj: Any) -> str:
-        """The key of ``obj`` (a ``Deltas`` by its newest object, a ``Delta`` by its object, a
-        tombstone by its key, anything else by the key function). Raises
-        :class:`~goprims.cache.keys.CacheKeyError`."""
-        return fifo_key_of(self._key_func, obj)
 
     def add(self, obj: Any) -> None:
         """Queue an ``ADDED`` delta for ``obj``."""
