@@ -37,7 +37,6 @@ ABOVE_CORE = (
     "goprims.cache",
     "goprims.storage",
     "goprims.watch",
-    "goprims.demo",
 )
 
 
