@@ -3,7 +3,8 @@
 One object, every world: each blocking primitive works from threads, asyncio tasks and trio
 tasks, and they may share the same object. The top level re-exports the core primitives
 (channels, clocks, synchronisation, context, the worker pool, maps) and every public exception
-of the package, including those of the ``workqueue``, ``cache`` and ``storage`` layers.
+of the package, including those of the ``workqueue``, ``cache``, ``storage`` and
+``scheduling`` layers.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from goprims.context import (
 )
 from goprims.maps import Map, NestedMap, NotBranch, NotExist, NotLeaf
 from goprims.pool import Pool, PoolClosed, PoolOverload
+from goprims.scheduling.errors import QueueClosed
 from goprims.storage import (
     AlreadyExists,
     Conflict,
@@ -110,6 +112,7 @@ __all__ = [
     "Pool",
     "PoolClosed",
     "PoolOverload",
+    "QueueClosed",
     "RealClock",
     "Recv",
     "ResourceExpired",

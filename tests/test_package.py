@@ -27,7 +27,13 @@ CORE = {
     "goprims.maps",
     "goprims._waiter",
 }
-ABOVE_CORE = ("goprims.workqueue", "goprims.cache", "goprims.storage", "goprims.demo")
+ABOVE_CORE = (
+    "goprims.workqueue",
+    "goprims.cache",
+    "goprims.storage",
+    "goprims.scheduling",
+    "goprims.demo",
+)
 
 
 def public_names(modname: str) -> list[tuple[str, object]]:
