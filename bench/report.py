@@ -35,6 +35,7 @@ AREA_PAGES = {
     "informers": ("Informers", "informers.md"),
     "storage": ("Storage", "storage.md"),
     "etcd": ("Storage on etcd", "storage.md"),
+    "import": ("Importing goprims", "index.md"),
 }
 
 # Anchor libraries whose versions matter for the ratios.

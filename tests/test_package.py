@@ -7,6 +7,9 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,81 @@ def test_storage_feeds_cache_only_through_the_listwatch_protocol() -> None:
                 assert node.module == "goprims.cache.listwatch", (
                     f"{path.name} imports {node.module}"
                 )
+
+
+# ------------------------------------------------------------------------------ a light import
+
+HEAVY = ("trio", "asyncio", "goprims.cache", "goprims.storage", "goprims.workqueue")
+
+
+def _run_isolated(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; return the lines it printed."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return out.stdout.split()
+
+
+def test_a_thread_program_using_a_channel_never_imports_trio_asyncio_or_the_layers() -> None:
+    code = textwrap.dedent(
+        """
+        import sys, threading
+        import goprims
+        ch = goprims.Chan(1)
+        back = goprims.Chan(0)
+        t = threading.Thread(target=lambda: back.send(ch.recv() + 1))
+        t.start()
+        ch.send(41)
+        assert back.recv() == 42
+        t.join()
+        for m in sys.modules:
+            print(m)
+        """
+    )
+    loaded = set(_run_isolated(code))
+    assert "goprims.chan" in loaded
+    assert not [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY)], loaded
+    assert not [m for m in loaded if m.startswith("prometheus")]
+
+
+def test_import_goprims_alone_imports_none_of_its_modules() -> None:
+    code = "import sys, goprims\nfor m in sys.modules: print(m)"
+    loaded = _run_isolated(code)
+    assert [m for m in loaded if m.startswith("goprims.")] == []
+
+
+def test_every_name_in_all_resolves_and_is_listed_by_dir() -> None:
+    code = textwrap.dedent(
+        """
+        import goprims
+        for name in goprims.__all__:
+            assert getattr(goprims, name) is not None, name
+        assert set(goprims.__all__) <= set(dir(goprims))
+        print(len(goprims.__all__))
+        """
+    )
+    assert int(_run_isolated(code)[0]) == len(goprims.__all__) > 0
+
+
+def test_an_unknown_top_level_name_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        goprims.no_such_name  # noqa: B018
+
+
+def test_public_subpackages_are_reachable_as_attributes() -> None:
+    code = "import goprims\nprint(goprims.cache.FIFOClosed.__name__, goprims.sync.Once.__name__)"
+    assert _run_isolated(code) == ["FIFOClosed", "Once"]
+
+
+def test_the_lazy_table_and_the_type_checking_imports_list_the_same_names() -> None:
+    tree = ast.parse(Path(goprims.__file__).read_text())
+    typed: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for stmt in node.body:
+                assert isinstance(stmt, ast.ImportFrom) and stmt.module
+                for alias in stmt.names:
+                    assert alias.asname == alias.name, "re-export as `Name as Name`"
+                    typed[alias.name] = stmt.module
+    assert typed == goprims._LAZY
+    assert goprims.__all__ == sorted(goprims._LAZY)
