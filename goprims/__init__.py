@@ -87,9 +87,10 @@ _LAZY: dict[str, str] = {
     "InformerStarted": "goprims.cache",
     "InformerStopped": "goprims.cache",
     "ListerNotFound": "goprims.cache",
-    "ResourceExpired": "goprims.cache",
-    "TooLargeResourceVersion": "goprims.cache.listwatch",
     "WatchError": "goprims.cache",
+    # the watch protocol's errors (shared by the cache and storage layers)
+    "ResourceExpired": "goprims.watch",
+    "TooLargeResourceVersion": "goprims.watch",
     # the storage layer's public exceptions
     "AlreadyExists": "goprims.storage",
     "Conflict": "goprims.storage",
@@ -117,6 +118,7 @@ _SUBMODULES = frozenset(
         "scheduling",
         "storage",
         "sync",
+        "watch",
         "workqueue",
     )
 )
@@ -150,9 +152,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.cache import InformerStarted as InformerStarted
     from goprims.cache import InformerStopped as InformerStopped
     from goprims.cache import ListerNotFound as ListerNotFound
-    from goprims.cache import ResourceExpired as ResourceExpired
     from goprims.cache import WatchError as WatchError
-    from goprims.cache.listwatch import TooLargeResourceVersion as TooLargeResourceVersion
     from goprims.chan import Chan as Chan
     from goprims.chan import ChanClosed as ChanClosed
     from goprims.chan import Recv as Recv
@@ -208,3 +208,5 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.sync import once_func as once_func
     from goprims.sync import once_only as once_only
     from goprims.sync import once_value as once_value
+    from goprims.watch import ResourceExpired as ResourceExpired
+    from goprims.watch import TooLargeResourceVersion as TooLargeResourceVersion
