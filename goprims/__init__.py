@@ -3,7 +3,8 @@
 One object, every world: each blocking primitive works from threads, asyncio tasks and trio
 tasks, and they may share the same object. The top level re-exports the core primitives
 (channels, clocks, synchronisation, context, the worker pool, maps) and every public exception
-of the package, including those of the ``workqueue``, ``cache`` and ``storage`` layers.
+of the package, including those of the ``workqueue``, ``cache``, ``storage`` and
+``scheduling`` layers.
 
 ``import goprims`` is light: it imports none of them. Each re-exported name (and each public
 subpackage, ``goprims.cache`` ...) is imported on first access (PEP 562 module ``__getattr__``),
@@ -101,11 +102,25 @@ _LAZY: dict[str, str] = {
     "StorageError": "goprims.storage",
     "StorageUnavailable": "goprims.storage",
     # (the workqueue layer has no public exception; second-layer modules add theirs here)
+    # the scheduling layer's public exceptions
+    "QueueClosed": "goprims.scheduling",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
 _SUBMODULES = frozenset(
-    ("cache", "chan", "clock", "context", "maps", "pool", "storage", "sync", "watch", "workqueue")
+    (
+        "cache",
+        "chan",
+        "clock",
+        "context",
+        "maps",
+        "pool",
+        "scheduling",
+        "storage",
+        "sync",
+        "watch",
+        "workqueue",
+    )
 )
 
 __all__ = sorted(_LAZY)
@@ -174,6 +189,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.pool import Pool as Pool
     from goprims.pool import PoolClosed as PoolClosed
     from goprims.pool import PoolOverload as PoolOverload
+    from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
     from goprims.storage import Conflict as Conflict
     from goprims.storage import CorruptObject as CorruptObject

@@ -37,6 +37,7 @@ ABOVE_CORE = (
     "goprims.cache",
     "goprims.storage",
     "goprims.watch",
+    "goprims.scheduling",
 )
 
 
