@@ -1,7 +1,7 @@
 """Stream framing and decoding (apimachinery's framers, ``streaming.Decoder`` and recognizer).
 
-A pure module: it imports nothing of goprims beyond the shared watch types (and those only when
-:func:`watch_events` runs). PyYAML is needed only for YAML decoding (``goprims[yaml]``).
+A pure module: it imports nothing of goprims beyond the shared watch types (:mod:`goprims.watch`,
+itself light). PyYAML is needed only for YAML decoding (``goprims[yaml]``).
 
 * Frame readers over any binary stream with ``read(n)``, each an iterator of ``bytes`` frames:
   :func:`iter_json_frames` (one per top-level JSON value), :func:`iter_yaml_documents`
@@ -12,8 +12,8 @@ A pure module: it imports nothing of goprims beyond the shared watch types (and 
 * :class:`RecognizingDecoder`: tries decoders that recognize the data, then the unsure ones
   (:class:`NoMatch` when none decodes it); ready formats :class:`JSONFormat`,
   :class:`YAMLFormat`, :class:`PrefixFormat`.
-* :func:`watch_events`: a Kubernetes watch stream as :class:`~goprims.cache.WatchEvent` values
-  (410 in an ``ERROR`` event raises :class:`~goprims.cache.ResourceExpired`).
+* :func:`watch_events`: a Kubernetes watch stream as :class:`~goprims.watch.WatchEvent` values
+  (410 in an ``ERROR`` event raises :class:`~goprims.watch.ResourceExpired`).
 
 See ``docs/framing.md``.
 """

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from goprims.framing._io import Readable
 from goprims.framing.errors import MalformedStream
 from goprims.framing.json_frames import JSONFrameReader
 from goprims.framing.reader import EndOfStream
 from goprims.framing.stream_decoder import DEFAULT_MAX_BYTES
-
-if TYPE_CHECKING:
-    from goprims.cache.listwatch import WatchEvent
+from goprims.watch import EventType, ResourceExpired, WatchEvent
 
 __all__ = ["watch_events"]
 
 
 def watch_events(stream: Readable, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[WatchEvent]:
     """The events of a Kubernetes watch stream (the body of ``GET ...?watch=true``): each JSON
-    value ``{"type": "ADDED", "object": {...}}`` becomes a :class:`~goprims.cache.WatchEvent`
-    whose ``type`` is an :class:`~goprims.cache.EventType` and whose ``object`` is the decoded
+    value ``{"type": "ADDED", "object": {...}}`` becomes a :class:`~goprims.watch.WatchEvent`
+    whose ``type`` is an :class:`~goprims.watch.EventType` and whose ``object`` is the decoded
     object (a ``dict``).
 
     * An ``ERROR`` event whose object is a ``Status`` with ``code`` 410 (the watch's resource
-      version was compacted away) raises :class:`~goprims.cache.ResourceExpired`, carrying the
+      version was compacted away) raises :class:`~goprims.watch.ResourceExpired`, carrying the
       status message; the caller relists. Other ``ERROR`` events are yielded as they are.
     * The iteration ends when the stream ends between events. A stream cut inside an event
       raises :class:`EOFError`; something that is not JSON raises
@@ -35,10 +32,6 @@ def watch_events(stream: Readable, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Ite
     * Events come out as soon as they are complete on a live stream (reads use ``read1`` when
       the stream has it, as an HTTP response does).
     """
-    # Imported here, not at the top: goprims.framing stays a pure module whose import loads
-    # nothing of the cache layer until a watch stream is actually decoded.
-    from goprims.cache.listwatch import EventType, ResourceExpired, WatchEvent
-
     reader = JSONFrameReader(stream, max_bytes=max_bytes)
     while True:
         try:

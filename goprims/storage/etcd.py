@@ -46,34 +46,30 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from goprims.cache.listwatch import (
-    ChanWatch,
+from goprims.storage._etcd_client import EtcdClient, WatchStream, b64, prefix_end, unb64
+from goprims.storage.errors import (
+    AlreadyExists,
+    Conflict,
+    CorruptObject,
+    EtcdError,
+    InvalidObject,
+    NotFound,
+    StorageError,
+    StorageUnavailable,
+)
+from goprims.storage.objects import check_key, parse_resource_version, resource_version_of
+from goprims.watch import (
     EventType,
     ListResult,
     ResourceExpired,
     TooLargeResourceVersion,
     WatchEvent,
 )
-from goprims.storage._etcd_client import (
-    EtcdClient,
-    EtcdError,
-    StorageUnavailable,
-    WatchStream,
-    b64,
-    prefix_end,
-    unb64,
-)
-from goprims.storage.errors import AlreadyExists, Conflict, InvalidObject, NotFound, StorageError
-from goprims.storage.objects import check_key, parse_resource_version, resource_version_of
+from goprims.watch.chan_watch import ChanWatch
 
 __all__ = ["CorruptObject", "EtcdError", "EtcdStorage", "EtcdWatch", "StorageUnavailable"]
 
 log = logging.getLogger(__name__)
-
-
-class CorruptObject(StorageError, ValueError):
-    """The value stored under a key is not a JSON object with a ``metadata`` object, so it cannot
-    be returned as an object (something other than goprims wrote it). Also a :class:`ValueError`."""
 
 
 # ------------------------------------------------------------------------------- object codec
@@ -506,7 +502,7 @@ class EtcdStorage:
 
 
 class EtcdWatch(ChanWatch):
-    """A running etcd watch (a :class:`~goprims.cache.listwatch.ChanWatch`): iterate it for
+    """A running etcd watch (a :class:`~goprims.watch.ChanWatch`): iterate it for
     :class:`WatchEvent` s; :meth:`stop` ends it.
 
     A reader thread (``goprims-etcd-watch``) reads the HTTP stream, turns each etcd event into a
