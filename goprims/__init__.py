@@ -104,6 +104,12 @@ _LAZY: dict[str, str] = {
     # (the workqueue layer has no public exception; second-layer modules add theirs here)
     # the scheduling layer's public exceptions
     "QueueClosed": "goprims.scheduling",
+    # the framing module's public exceptions
+    "JSONSyntaxError": "goprims.framing",
+    "MalformedStream": "goprims.framing",
+    "NoMatch": "goprims.framing",
+    "ObjectTooLarge": "goprims.framing",
+    "YAMLSyntaxError": "goprims.framing",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
@@ -113,6 +119,7 @@ _SUBMODULES = frozenset(
         "chan",
         "clock",
         "context",
+        "framing",
         "maps",
         "pool",
         "scheduling",
@@ -181,6 +188,11 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_timeout as with_timeout
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
+    from goprims.framing import JSONSyntaxError as JSONSyntaxError
+    from goprims.framing import MalformedStream as MalformedStream
+    from goprims.framing import NoMatch as NoMatch
+    from goprims.framing import ObjectTooLarge as ObjectTooLarge
+    from goprims.framing import YAMLSyntaxError as YAMLSyntaxError
     from goprims.maps import Map as Map
     from goprims.maps import NestedMap as NestedMap
     from goprims.maps import NotBranch as NotBranch
