@@ -28,6 +28,8 @@ CORE = {
     "goprims.context",
     "goprims.pool",
     "goprims.maps",
+    "goprims.maps.sync_map",
+    "goprims.maps.nested_map",
     "goprims._waiter",
 }
 ABOVE_CORE = (
@@ -37,7 +39,6 @@ ABOVE_CORE = (
     "goprims.watch",
     "goprims.scheduling",
     "goprims.discovery",
-    "goprims.demo",
 )
 
 
