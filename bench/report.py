@@ -35,6 +35,9 @@ AREA_PAGES = {
     "informers": ("Informers", "informers.md"),
     "storage": ("Storage", "storage.md"),
     "etcd": ("Storage on etcd", "storage.md"),
+    "import": ("Importing goprims", "index.md"),
+    "framing": ("Stream framing", "framing.md"),
+    "quorum": ("Quorum and flow control", "distributed.md"),
 }
 
 # Anchor libraries whose versions matter for the ratios.

@@ -36,13 +36,15 @@ caller uses the recorded outcome. Thus nothing is lost and nothing is done twice
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sniffio
-import trio
+
+if TYPE_CHECKING:
+    import asyncio
+
 
 __all__ = [
     "AsyncioWaiter",
@@ -56,12 +58,60 @@ __all__ = [
 _allocate_lock = threading.Lock
 _get_ident = threading.get_ident
 _TIMEOUT_MAX = threading.TIMEOUT_MAX
-_current_task = trio.lowlevel.current_task
-_current_trio_token = trio.lowlevel.current_trio_token
-_reschedule = trio.lowlevel.reschedule
-_wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
-_ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
-_ABORT_FAILED = trio.lowlevel.Abort.FAILED
+
+# ``import goprims`` must not import trio or asyncio (a thread-only program never needs them):
+# each async library is imported by the first waiter of its world, which binds the names below.
+# A task of that library is running then, so the import is a dictionary lookup.
+_trio: Any = None  # the trio module, once bound
+_current_trio_token: Any = None
+_reschedule: Any = None
+_wait_task_rescheduled: Any = None
+_ABORT_SUCCEEDED: Any = None
+_ABORT_FAILED: Any = None
+_asyncio: Any = None  # the asyncio module, once bound
+_get_running_loop: Any = None
+_CancelledError: Any = None
+
+
+def _bind_trio() -> Any:
+    """Import trio and bind the trio calls the waiters make. Returns ``trio.lowlevel``."""
+    global _trio, _current_task, _current_trio_token, _reschedule, _wait_task_rescheduled
+    global _ABORT_SUCCEEDED, _ABORT_FAILED
+    import trio
+
+    lowlevel = trio.lowlevel
+    _current_trio_token = lowlevel.current_trio_token
+    _reschedule = lowlevel.reschedule
+    _wait_task_rescheduled = lowlevel.wait_task_rescheduled
+    _ABORT_SUCCEEDED = lowlevel.Abort.SUCCEEDED
+    _ABORT_FAILED = lowlevel.Abort.FAILED
+    _trio = trio
+    _current_task = lowlevel.current_task  # last: it is the bootstrap's trigger below
+    return lowlevel
+
+
+def _first_current_task() -> Any:
+    # The first TrioWaiter of the process lands here: bind trio, then behave as current_task.
+    return _bind_trio().current_task()
+
+
+_current_task: Any = _first_current_task
+
+
+def trio_lowlevel() -> Any:
+    """``trio.lowlevel`` (imported on first use). Only for callers running in a trio task."""
+    if _trio is None:
+        return _bind_trio()
+    return _trio.lowlevel
+
+
+def _bind_asyncio() -> None:
+    global _asyncio, _get_running_loop, _CancelledError
+    import asyncio
+
+    _get_running_loop = asyncio.get_running_loop
+    _CancelledError = asyncio.CancelledError
+    _asyncio = asyncio
 
 
 class Waiter:
@@ -168,7 +218,9 @@ class AsyncioWaiter(Waiter):
 
     def __init__(self) -> None:
         Waiter.__init__(self)
-        loop = asyncio.get_running_loop()
+        if _asyncio is None:
+            _bind_asyncio()
+        loop = _get_running_loop()
         self._loop = loop
         self._fut: asyncio.Future[None] = loop.create_future()
         self._tid = _get_ident()
@@ -198,12 +250,12 @@ class AsyncioWaiter(Waiter):
         handle = None if timeout is None else self._loop.call_later(max(timeout, 0.0), self._expire)
         try:
             await self._fut
-        except asyncio.CancelledError:
+        except _CancelledError:
             claimed = self.try_claim()
             withdraw()
             if claimed or self._expired:  # nothing happened (the timeout's claim is not a fire)
                 raise
-            task = asyncio.current_task()
+            task = _asyncio.current_task()
             uncancel = getattr(task, "uncancel", None)
             if uncancel is not None:
                 uncancel()
@@ -231,7 +283,7 @@ class TrioWaiter(Waiter):
         self.index = -1
         self.value = None
         self.ok = True
-        self._task = _current_task()
+        self._task = _current_task()  # the first one binds trio (see _bind_trio)
         self._token = _current_trio_token()
         self._tid = _get_ident()
 
@@ -242,13 +294,13 @@ class TrioWaiter(Waiter):
         else:
             try:
                 self._token.run_sync_soon(_reschedule, self._task)
-            except trio.RunFinishedError:
+            except _trio.RunFinishedError:
                 pass
 
     async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
         """Park the task until fired (True) or timed out and withdrawn (False)."""
 
-        def abort(_: Any) -> trio.lowlevel.Abort:
+        def abort(_: Any) -> Any:  # trio.lowlevel.Abort
             if self._claim.acquire(False):
                 withdraw()
                 return _ABORT_SUCCEEDED
@@ -257,7 +309,7 @@ class TrioWaiter(Waiter):
         if timeout is None:
             await _wait_task_rescheduled(abort)
             return True
-        with trio.move_on_after(max(timeout, 0.0)):
+        with _trio.move_on_after(max(timeout, 0.0)):
             await _wait_task_rescheduled(abort)
             return True
         return False
@@ -293,10 +345,10 @@ def in_trio() -> bool:
 async def checkpoint_if_cancelled() -> None:
     """Trio's entry checkpoint for an async operation that may complete without blocking."""
     if in_trio():
-        await trio.lowlevel.checkpoint_if_cancelled()
+        await trio_lowlevel().checkpoint_if_cancelled()
 
 
 async def cancel_shielded_checkpoint() -> None:
     """Trio's exit checkpoint: let other tasks run without undoing a completed operation."""
     if in_trio():
-        await trio.lowlevel.cancel_shielded_checkpoint()
+        await trio_lowlevel().cancel_shielded_checkpoint()

@@ -40,7 +40,6 @@ from random import random, shuffle
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import sniffio
-import trio
 
 from goprims import clock as _clock
 from goprims._waiter import (
@@ -50,6 +49,7 @@ from goprims._waiter import (
     async_waiter,
     cancel_shielded_checkpoint,
     checkpoint_if_cancelled,
+    trio_lowlevel,
 )
 
 __all__ = [
@@ -90,6 +90,13 @@ _CLOSED: Any = _Marker("CLOSED")  # receive on a closed, drained channel
 _SENT: Any = _Marker("SENT")  # the value went into the buffer
 _UNBOUNDED = sys.maxsize
 _sniffio_local = sniffio.thread_local  # trio sets .name == "trio" while it runs a task
+_trio_ll: Any = None  # trio.lowlevel, bound by the first trio caller (import goprims stays light)
+
+
+def _bind_trio_ll() -> Any:
+    global _trio_ll
+    _trio_ll = trio_lowlevel()
+    return _trio_ll
 
 
 class _Entry:
@@ -306,24 +313,25 @@ class Chan(Generic[T]):
         Cancelled after: returns normally (the value was delivered). Under trio the call is a
         checkpoint even when it completes at once (trio's own channels behave the same).
         """
-        in_trio = _sniffio_local.name == "trio"  # checkpoints inline: this is a hot path
-        if in_trio:
-            await trio.lowlevel.checkpoint_if_cancelled()
+        # trio.lowlevel when in a trio task, else None; checkpoints inline: this is a hot path
+        ll = (_trio_ll or _bind_trio_ll()) if _sniffio_local.name == "trio" else None
+        if ll is not None:
+            await ll.checkpoint_if_cancelled()
         lock = self._lock
         lock.acquire()
         if not self._recvq and len(self._buf) < self._cap and not self._closed:
             self._buf.append(value)  # fast path, as in send
             lock.release()
-            if in_trio:
-                await trio.lowlevel.cancel_shielded_checkpoint()
+            if ll is not None:
+                await ll.cancel_shielded_checkpoint()
             return
         lock.release()
-        r, e, w = self._send_or_park(value, timeout, TrioWaiter if in_trio else async_waiter)
+        r, e, w = self._send_or_park(value, timeout, async_waiter if ll is None else TrioWaiter)
         if e is None or w is None:
             if r is not _SENT:
                 r.wake()
-            if in_trio:
-                await trio.lowlevel.cancel_shielded_checkpoint()
+            if ll is not None:
+                await ll.cancel_shielded_checkpoint()
             return
         if not await w.wait(timeout, lambda: self._withdraw_send(e)):
             raise TimeoutError(f"send timed out after {timeout} s")
@@ -378,28 +386,28 @@ class Chan(Generic[T]):
         nothing. Cancelled after: returns the value (the cancellation is dropped). Under trio the
         call is a checkpoint even when it completes at once.
         """
-        in_trio = _sniffio_local.name == "trio"
-        if in_trio:
-            await trio.lowlevel.checkpoint_if_cancelled()
+        ll = (_trio_ll or _bind_trio_ll()) if _sniffio_local.name == "trio" else None
+        if ll is not None:
+            await ll.checkpoint_if_cancelled()
         lock = self._lock
         lock.acquire()
         buf = self._buf
         if buf and not self._sendq:  # fast path, as in recv_ok
             v = buf.popleft()
             lock.release()
-            if in_trio:
-                await trio.lowlevel.cancel_shielded_checkpoint()
+            if ll is not None:
+                await ll.cancel_shielded_checkpoint()
             return v, True
         lock.release()
-        v, w, e, me = self._recv_or_park(timeout, TrioWaiter if in_trio else async_waiter)
+        v, w, e, me = self._recv_or_park(timeout, async_waiter if ll is None else TrioWaiter)
         if e is not None and me is not None:
             if not await me.wait(timeout, lambda: self._withdraw_recv(e)):
                 raise TimeoutError(f"receive timed out after {timeout} s")
             return me.value, me.ok
         if w is not None:
             w.wake()
-        if in_trio:
-            await trio.lowlevel.cancel_shielded_checkpoint()
+        if ll is not None:
+            await ll.cancel_shielded_checkpoint()
         if v is _CLOSED:
             return None, False
         return v, True

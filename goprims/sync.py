@@ -34,6 +34,7 @@ from goprims._waiter import (
     async_waiter,
     cancel_shielded_checkpoint,
     checkpoint_if_cancelled,
+    trio_lowlevel,
 )
 from goprims.clock import report_exception
 
@@ -79,9 +80,7 @@ def _spawn(target: Callable[..., object], *args: Any) -> None:
 def _current_task() -> object:
     """The running asyncio or trio task (an identity token for re-entrancy checks)."""
     if async_library() == "trio":
-        import trio
-
-        return trio.lowlevel.current_task()
+        return trio_lowlevel().current_task()
     import asyncio
 
     return asyncio.current_task()
