@@ -28,6 +28,7 @@ CORE = {
     "goprims.context",
     "goprims.pool",
     "goprims.maps",
+    "goprims.backoff",
     "goprims.maps.sync_map",
     "goprims.maps.nested_map",
     "goprims._waiter",
@@ -38,6 +39,7 @@ ABOVE_CORE = (
     "goprims.storage",
     "goprims.watch",
     "goprims.scheduling",
+    "goprims.discovery",
 )
 
 
