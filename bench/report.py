@@ -36,6 +36,7 @@ AREA_PAGES = {
     "storage": ("Storage", "storage.md"),
     "etcd": ("Storage on etcd", "storage.md"),
     "import": ("Importing goprims", "index.md"),
+    "framing": ("Stream framing", "framing.md"),
 }
 
 # Anchor libraries whose versions matter for the ratios.

@@ -3,7 +3,8 @@
 One object, every world: each blocking primitive works from threads, asyncio tasks and trio
 tasks, and they may share the same object. The top level re-exports the core primitives
 (channels, clocks, synchronisation, context, the worker pool, maps) and every public exception
-of the package, including those of the ``workqueue``, ``cache`` and ``storage`` layers.
+of the package, including those of the ``workqueue``, ``cache``, ``storage`` and
+``scheduling`` layers.
 
 ``import goprims`` is light: it imports none of them. Each re-exported name (and each public
 subpackage, ``goprims.cache`` ...) is imported on first access (PEP 562 module ``__getattr__``),
@@ -86,9 +87,10 @@ _LAZY: dict[str, str] = {
     "InformerStarted": "goprims.cache",
     "InformerStopped": "goprims.cache",
     "ListerNotFound": "goprims.cache",
-    "ResourceExpired": "goprims.cache",
-    "TooLargeResourceVersion": "goprims.cache.listwatch",
     "WatchError": "goprims.cache",
+    # the watch protocol's errors (shared by the cache and storage layers)
+    "ResourceExpired": "goprims.watch",
+    "TooLargeResourceVersion": "goprims.watch",
     # the storage layer's public exceptions
     "AlreadyExists": "goprims.storage",
     "Conflict": "goprims.storage",
@@ -100,11 +102,32 @@ _LAZY: dict[str, str] = {
     "StorageError": "goprims.storage",
     "StorageUnavailable": "goprims.storage",
     # (the workqueue layer has no public exception; second-layer modules add theirs here)
+    # the scheduling layer's public exceptions
+    "QueueClosed": "goprims.scheduling",
+    # the framing module's public exceptions
+    "JSONSyntaxError": "goprims.framing",
+    "MalformedStream": "goprims.framing",
+    "NoMatch": "goprims.framing",
+    "ObjectTooLarge": "goprims.framing",
+    "YAMLSyntaxError": "goprims.framing",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
 _SUBMODULES = frozenset(
-    ("cache", "chan", "clock", "context", "maps", "pool", "storage", "sync", "workqueue")
+    (
+        "cache",
+        "chan",
+        "clock",
+        "context",
+        "framing",
+        "maps",
+        "pool",
+        "scheduling",
+        "storage",
+        "sync",
+        "watch",
+        "workqueue",
+    )
 )
 
 __all__ = sorted(_LAZY)
@@ -136,9 +159,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.cache import InformerStarted as InformerStarted
     from goprims.cache import InformerStopped as InformerStopped
     from goprims.cache import ListerNotFound as ListerNotFound
-    from goprims.cache import ResourceExpired as ResourceExpired
     from goprims.cache import WatchError as WatchError
-    from goprims.cache.listwatch import TooLargeResourceVersion as TooLargeResourceVersion
     from goprims.chan import Chan as Chan
     from goprims.chan import ChanClosed as ChanClosed
     from goprims.chan import Recv as Recv
@@ -167,6 +188,11 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_timeout as with_timeout
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
+    from goprims.framing import JSONSyntaxError as JSONSyntaxError
+    from goprims.framing import MalformedStream as MalformedStream
+    from goprims.framing import NoMatch as NoMatch
+    from goprims.framing import ObjectTooLarge as ObjectTooLarge
+    from goprims.framing import YAMLSyntaxError as YAMLSyntaxError
     from goprims.maps import Map as Map
     from goprims.maps import NestedMap as NestedMap
     from goprims.maps import NotBranch as NotBranch
@@ -175,6 +201,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.pool import Pool as Pool
     from goprims.pool import PoolClosed as PoolClosed
     from goprims.pool import PoolOverload as PoolOverload
+    from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
     from goprims.storage import Conflict as Conflict
     from goprims.storage import CorruptObject as CorruptObject
@@ -193,3 +220,5 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.sync import once_func as once_func
     from goprims.sync import once_only as once_only
     from goprims.sync import once_value as once_value
+    from goprims.watch import ResourceExpired as ResourceExpired
+    from goprims.watch import TooLargeResourceVersion as TooLargeResourceVersion

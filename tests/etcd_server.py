@@ -454,9 +454,9 @@ class InformerHarness:
     def __init__(self, storage: Any, prefix: str) -> None:
         shared_informer = pytest.importorskip("goprims.cache.shared_informer")
         from goprims.cache.handlers import ResourceEventHandlerFuncs
-        from goprims.cache.listwatch import ListResult, ListWatch, Watch
         from goprims.chan import Chan
         from goprims.storage import list_watch
+        from goprims.watch import ListResult, ListWatch, Watch
 
         inner = list_watch(storage, prefix)
         self._cond = threading.Condition()

@@ -28,9 +28,17 @@ CORE = {
     "goprims.context",
     "goprims.pool",
     "goprims.maps",
+    "goprims.maps.sync_map",
+    "goprims.maps.nested_map",
     "goprims._waiter",
 }
-ABOVE_CORE = ("goprims.workqueue", "goprims.cache", "goprims.storage", "goprims.demo")
+ABOVE_CORE = (
+    "goprims.workqueue",
+    "goprims.cache",
+    "goprims.storage",
+    "goprims.watch",
+    "goprims.scheduling",
+)
 
 
 def public_names(modname: str) -> list[tuple[str, object]]:
@@ -79,18 +87,120 @@ def test_core_modules_import_nothing_above_the_core(modname: str) -> None:
                 assert not alias.name.startswith(ABOVE_CORE), f"{modname} imports {alias.name}"
 
 
-def test_storage_feeds_cache_only_through_the_listwatch_protocol() -> None:
+# --------------------------------------------------------------------------- the watch layer
+
+
+def _goprims_imports(path: Path) -> list[str]:
+    """Every ``goprims...`` module that the source file at ``path`` imports, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+    return [m for m in found if m == "goprims" or m.startswith("goprims.")]
+
+
+def test_no_storage_module_imports_the_cache_layer() -> None:
     root = Path(goprims.__file__).parent / "storage"
-    for path in root.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("goprims.cache")
-            ):
-                assert node.module == "goprims.cache.listwatch", (
-                    f"{path.name} imports {node.module}"
-                )
+    paths = sorted(root.rglob("*.py"))
+    assert paths
+    for path in paths:
+        for mod in _goprims_imports(path):
+            assert not mod.startswith("goprims.cache"), f"{path.name} imports {mod}"
+
+
+def test_importing_every_storage_module_loads_nothing_of_the_cache_layer() -> None:
+    mods = ", ".join(m for m in MODULES if m.startswith("goprims.storage"))
+    loaded = _run_isolated(
+        f"import sys; import {mods}\n"
+        "print(*sorted(m for m in sys.modules if m.startswith('goprims.')))"
+    )
+    assert "goprims.storage.memory" in loaded
+    assert [m for m in loaded if m.startswith("goprims.cache")] == []
+
+
+def test_the_watch_protocol_imports_nothing_of_goprims_but_itself() -> None:
+    loaded = _run_isolated(
+        "import sys\n"
+        "from goprims.watch import EventType, ListerWatcher, ListResult, ListWatch, "
+        "ResourceExpired, TooLargeResourceVersion, Watch, WatchEvent\n"
+        "print(*sorted(m for m in sys.modules if m.startswith('goprims')))"
+    )
+    assert loaded == ["goprims", "goprims.watch", "goprims.watch.errors", "goprims.watch.interface"]
+
+
+def test_watch_modules_import_only_the_watch_package_and_chan_watch_the_channels() -> None:
+    root = Path(goprims.__file__).parent / "watch"
+    for path in sorted(root.glob("*.py")):
+        allowed = ("goprims.watch", "goprims.chan") if path.name == "chan_watch.py" else ()
+        for mod in _goprims_imports(path):
+            assert mod.startswith(("goprims.watch", *allowed)), f"{path.name} imports {mod}"
+
+
+def test_chan_watch_is_imported_from_the_watch_package_on_first_access() -> None:
+    loaded = _run_isolated(
+        "import sys, goprims.watch as w\n"
+        "print('before', 'goprims.chan' in sys.modules)\n"
+        "cw = w.ChanWatch\n"
+        "print('after', 'goprims.chan' in sys.modules, cw.__module__)"
+    )
+    assert loaded == ["before", "False", "after", "True", "goprims.watch.chan_watch"]
+
+
+WATCH_NAMES = [
+    "ChanWatch",
+    "EventType",
+    "ListResult",
+    "ListWatch",
+    "ListerWatcher",
+    "ResourceExpired",
+    "TooLargeResourceVersion",
+    "Watch",
+    "WatchEvent",
+]
+
+
+@pytest.mark.parametrize("name", WATCH_NAMES)
+def test_every_old_import_path_of_a_watch_name_gives_the_same_object(name: str) -> None:
+    import goprims.cache
+    import goprims.cache.listwatch
+    import goprims.watch
+
+    obj = getattr(goprims.watch, name)
+    assert obj.__module__.startswith("goprims.watch.")
+    assert getattr(goprims.cache, name) is obj
+    assert getattr(goprims.cache.listwatch, name) is obj
+
+
+def test_the_storage_layer_re_exports_the_watch_errors() -> None:
+    import goprims.storage
+    import goprims.storage.errors
+    import goprims.watch
+
+    for name in ("ResourceExpired", "TooLargeResourceVersion"):
+        obj = getattr(goprims.watch, name)
+        assert getattr(goprims.storage, name) is obj
+        assert getattr(goprims.storage.errors, name) is obj
+        assert getattr(goprims, name) is obj
+
+
+def test_every_public_storage_error_is_defined_in_storage_errors() -> None:
+    errors = [
+        (modname, name, obj)
+        for modname in MODULES
+        if modname.startswith("goprims.storage")
+        for name, obj in public_names(modname)
+        if inspect.isclass(obj) and issubclass(obj, BaseException)
+    ]
+    assert {name for _, name, _ in errors} >= {"CorruptObject", "EtcdError", "StorageUnavailable"}
+    for modname, name, obj in errors:
+        assert obj.__module__ in ("goprims.storage.errors", "goprims.watch.errors"), (
+            f"{modname}.{name} is defined in {obj.__module__}"
+        )
+        import goprims.storage.errors
+
+        assert getattr(goprims.storage.errors, name) is obj
 
 
 # ------------------------------------------------------------------------------ a light import

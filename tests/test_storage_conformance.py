@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from goprims.cache.listwatch import EventType, Watch, WatchEvent
 from goprims.storage import (
     AlreadyExists,
     Conflict,
@@ -29,6 +28,7 @@ from goprims.storage import (
     TooLargeResourceVersion,
 )
 from goprims.storage.etcd import EtcdStorage
+from goprims.watch import EventType, Watch, WatchEvent
 
 pytest.register_assert_rewrite("etcd_server")  # it is imported here before pytest loads the plugin
 from etcd_server import EtcdCluster, TcpProxy  # noqa: E402

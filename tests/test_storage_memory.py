@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from goprims.cache.listwatch import EventType, ListResult
 from goprims.storage import (
     AlreadyExists,
     Conflict,
@@ -21,6 +20,7 @@ from goprims.storage import (
     StorageError,
     TooLargeResourceVersion,
 )
+from goprims.watch import EventType, ListResult
 
 pytest.register_assert_rewrite("storage_support")  # imported here before pytest loads the plugin
 from storage_support import obj  # noqa: E402

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import trio
 
-from goprims.cache.listwatch import EventType, ListerWatcher, Watch, WatchEvent
 from goprims.storage import (
     AlreadyExists,
     InvalidResourceVersion,
@@ -19,6 +18,7 @@ from goprims.storage import (
     TooLargeResourceVersion,
     list_watch,
 )
+from goprims.watch import EventType, ListerWatcher, Watch, WatchEvent
 
 ADDED, MODIFIED, DELETED, BOOKMARK = (
     EventType.ADDED,

@@ -4,7 +4,9 @@
 * :class:`ThreadSafeStore`, :class:`Store`, :class:`Indexer` -- the keyed, indexed cache;
 * :class:`DeltaFIFO` (per-key change lists) and :class:`RealFIFO` (every change in order) -- the
   queues between a reflector and its consumer;
-* :class:`Lister` -- read-only namespace-aware views.
+* :class:`Lister` -- read-only namespace-aware views;
+* the watch protocol (:class:`WatchEvent`, :class:`ListerWatcher`, :class:`ResourceExpired` ...),
+  defined in :mod:`goprims.watch` and re-exported here.
 
 See ``docs/cache.md`` for the semantics with examples.
 """
@@ -37,15 +39,6 @@ from goprims.cache.keys import (
     split_meta_namespace_key,
 )
 from goprims.cache.listers import Lister, ListerNotFound, NamespaceLister, Selector
-from goprims.cache.listwatch import (
-    EventType,
-    ListerWatcher,
-    ListResult,
-    ListWatch,
-    ResourceExpired,
-    Watch,
-    WatchEvent,
-)
 from goprims.cache.queue import FIFOClosed, PopProcessFunc, Queue
 from goprims.cache.real_fifo import RealFIFO
 from goprims.cache.reflector import Reflector, WatchError
@@ -63,10 +56,22 @@ from goprims.cache.thread_safe_store import (
     IndexNotFound,
     ThreadSafeStore,
 )
+from goprims.watch import (
+    EventType,
+    ListerWatcher,
+    ListResult,
+    ListWatch,
+    ResourceExpired,
+    TooLargeResourceVersion,
+    Watch,
+    WatchEvent,
+)
+from goprims.watch.chan_watch import ChanWatch
 
 __all__ = [
     "NAMESPACE_INDEX",
     "CacheKeyError",
+    "ChanWatch",
     "DeletedFinalStateUnknown",
     "Delta",
     "DeltaFIFO",
@@ -105,6 +110,7 @@ __all__ = [
     "SharedInformerFactory",
     "Store",
     "ThreadSafeStore",
+    "TooLargeResourceVersion",
     "TransformFunc",
     "Watch",
     "WatchError",

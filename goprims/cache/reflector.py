@@ -29,14 +29,14 @@ from typing import Any, Protocol
 
 from goprims import clock as _clock
 from goprims.cache.keys import CacheKeyError, object_resource_version
-from goprims.cache.listwatch import (
+from goprims.chan import Chan, Recv, Timer, go, select
+from goprims.watch import (
     EventType,
     ListerWatcher,
     ResourceExpired,
     TooLargeResourceVersion,
     Watch,
 )
-from goprims.chan import Chan, Recv, Timer, go, select
 
 __all__ = ["Backoff", "Reflector", "ReflectorStore", "stop_chan"]
 

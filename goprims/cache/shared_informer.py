@@ -28,10 +28,10 @@ from goprims import clock as _clock
 from goprims.cache.delta_fifo import DeltaFIFO, Deltas, FIFOClosed
 from goprims.cache.handlers import ResourceEventHandler, process_deltas
 from goprims.cache.keys import deletion_handling_meta_namespace_key_func
-from goprims.cache.listwatch import ListerWatcher
 from goprims.cache.reflector import Backoff, Reflector, _resource_version, stop_chan
 from goprims.cache.store import Indexer
 from goprims.chan import Chan, Recv, after, go, select
+from goprims.watch import ListerWatcher
 
 __all__ = [
     "InformerStarted",

@@ -8,8 +8,11 @@ that replays every change after a version, and compaction (old versions answer 4
 * :func:`list_watch`: a ``ListerWatcher`` over a storage prefix, to feed an informer.
 * Errors: :class:`AlreadyExists`, :class:`NotFound`, :class:`Conflict`, :class:`InvalidObject`,
   :class:`InvalidResourceVersion`, and for etcd :class:`StorageUnavailable`, :class:`EtcdError`,
-  :class:`CorruptObject` (all :class:`StorageError`), and, shared with
-  :mod:`goprims.cache`, :class:`ResourceExpired` and :class:`TooLargeResourceVersion`.
+  :class:`CorruptObject` (all :class:`StorageError`, all defined in :mod:`goprims.storage.errors`),
+  and, from the watch protocol (:mod:`goprims.watch`, shared with :mod:`goprims.cache`),
+  :class:`ResourceExpired` and :class:`TooLargeResourceVersion`.
+
+``goprims.storage`` imports nothing from :mod:`goprims.cache`: both build on :mod:`goprims.watch`.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ from __future__ import annotations
 from goprims.storage.errors import (
     AlreadyExists,
     Conflict,
+    CorruptObject,
+    EtcdError,
     InvalidObject,
     InvalidResourceVersion,
     NotFound,
     ResourceExpired,
     StorageError,
+    StorageUnavailable,
     TooLargeResourceVersion,
 )
-from goprims.storage.etcd import CorruptObject, EtcdError, EtcdStorage, StorageUnavailable
+from goprims.storage.etcd import EtcdStorage
 from goprims.storage.interface import Storage
 from goprims.storage.listwatch import list_watch
 from goprims.storage.memory import MemoryStorage

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from goprims.cache.listwatch import ListResult, Watch
+from goprims.watch import ListResult, Watch
 
 __all__ = ["Storage"]
 

@@ -32,14 +32,6 @@ from typing import Any, NamedTuple, TypeVar
 
 from sortedcontainers import SortedDict
 
-from goprims.cache.listwatch import (
-    ChanWatch,
-    EventType,
-    ListResult,
-    ResourceExpired,
-    TooLargeResourceVersion,
-    WatchEvent,
-)
 from goprims.storage.errors import AlreadyExists, Conflict, InvalidObject, NotFound
 from goprims.storage.objects import (
     check_key,
@@ -48,6 +40,14 @@ from goprims.storage.objects import (
     resource_version_of,
     set_resource_version,
 )
+from goprims.watch import (
+    EventType,
+    ListResult,
+    ResourceExpired,
+    TooLargeResourceVersion,
+    WatchEvent,
+)
+from goprims.watch.chan_watch import ChanWatch
 
 __all__ = ["DEFAULT_HISTORY_LIMIT", "MemoryStorage"]
 

@@ -1,8 +1,9 @@
 """The delaying queue: client-go's ``workqueue.TypedDelayingInterface`` (``delaying_queue.go``).
 
-Items added with :meth:`DelayingQueue.add_after` wait in a min-heap ordered by ready time and
-are added to the queue once the clock reaches that time. Instead of client-go's waiting-loop
-goroutine, the queue keeps **one** callback scheduled on its clock (:meth:`Clock.call_at`) for
+Items added with :meth:`DelayingQueue.add_after` wait in the one heap of delays
+(:class:`~goprims.workqueue.delay_heap.DelayHeap`, ordered by ready time) and are added to
+the queue once the clock reaches that time. Instead of client-go's waiting-loop goroutine, the
+queue keeps **one** callback scheduled on its clock (:meth:`Clock.call_at`) for
 the earliest ready time, capped at 10 s from now: the cap is client-go's 10 s heartbeat, the
 safety net that re-reads the clock at least that often while items are waiting. Nothing is
 scheduled while no item waits, so an idle delaying queue costs no timer.
@@ -10,14 +11,13 @@ scheduled while no item waits, so an idle delaying queue costs no timer.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 from collections.abc import Hashable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from goprims._waiter import Waiter
 from goprims.clock import Clock, TimerHandle
+from goprims.workqueue.delay_heap import DelayHeap
 from goprims.workqueue.metrics import CounterMetric, MetricsProvider, new_retries_metric
 from goprims.workqueue.queue import Queue
 
@@ -27,11 +27,6 @@ T = TypeVar("T", bound=Hashable)
 
 MAX_WAIT = 10.0
 """Seconds: the longest the queue goes without re-reading its clock while items wait."""
-
-# A heap entry is a tuple (ready_at, seq, item); seq is unique, so entries never compare items.
-# An entry is live while _waiting[item] is that very tuple; an entry superseded by an earlier
-# ready time stays in the heap, dead, until it reaches the top and is dropped.
-_Entry = tuple[float, int, Any]
 
 
 class DelayingQueue(Queue[T]):
@@ -43,18 +38,16 @@ class DelayingQueue(Queue[T]):
     before shutdown.
     """
 
-    __slots__ = ("_heap", "_retries", "_seq", "_timer", "_timer_at", "_timer_gen", "_waiting")
+    __slots__ = ("_retries", "_timer", "_timer_at", "_timer_gen", "_waiting")
 
     def __init__(
         self, name: str = "", clock: Clock | None = None, metrics: MetricsProvider | None = None
     ) -> None:
         super().__init__(name, clock, metrics)
         # All fields below are guarded by the queue lock (self._lock).
-        # Min-heap of entries; the live ones are exactly the values of _waiting.
-        self._heap: list[_Entry] = []
-        # item -> its live entry. Invariant: an item waits at most once, at its earliest time.
-        self._waiting: dict[T, _Entry] = {}
-        self._seq = itertools.count()
+        # The waiting items by ready time. Invariant: an item waits at most once, at its
+        # earliest time.
+        self._waiting: DelayHeap[T] = DelayHeap()
         # The one scheduled callback, due at _timer_at; _timer_gen identifies it, so a callback
         # that was cancelled too late to stop it recognises itself as stale and does nothing.
         # Invariant: while any entry is live, _timer is pending and _timer_at is at most the
@@ -91,12 +84,10 @@ class DelayingQueue(Queue[T]):
                 w = self._add(item)
             else:
                 ready_at = self._clock.now() + seconds
-                old = self._waiting.get(item)
-                if old is not None and ready_at >= old[0]:
+                old = self._waiting.due_at(item)
+                if old is not None and ready_at >= old:
                     return  # the pending, earlier time wins
-                entry = (ready_at, next(self._seq), item)
-                heapq.heappush(self._heap, entry)
-                self._waiting[item] = entry  # supersedes `old`, now dead in the heap
+                self._waiting.push(item, ready_at)
                 if ready_at < self._timer_at:
                     self._arm(ready_at)
         finally:
@@ -122,27 +113,18 @@ class DelayingQueue(Queue[T]):
                 return
             self._timer = None
             self._timer_at = math.inf
-            now = self._clock.now()
-            heap = self._heap
-            waiting = self._waiting
-            while heap:
-                head = heap[0]
-                item = head[2]
-                if waiting.get(item) is head:  # live
-                    if head[0] > now:
-                        self._arm(head[0])
-                        break
-                    del waiting[item]
-                    w = self._add(item)
-                    if w is not None:
-                        wake.append(w)
-                heapq.heappop(heap)
+            for item in self._waiting.pop_due(self._clock.now()):
+                w = self._add(item)
+                if w is not None:
+                    wake.append(w)
+            next_at = self._waiting.earliest()
+            if next_at is not None:
+                self._arm(next_at)
         for w in wake:
             w.wake()
 
     def _on_shutdown(self) -> None:
         # Lock held. Pending delays are dropped, as client-go's waiting loop exits.
-        self._heap.clear()
         self._waiting.clear()
         self._timer_gen += 1
         self._timer_at = math.inf

@@ -36,17 +36,20 @@ import socket
 import ssl
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
-from goprims.storage.errors import StorageError
+from goprims.storage.errors import EtcdError, StorageUnavailable
 
 __all__ = [
     "EtcdClient",
-    "EtcdError",
-    "StorageUnavailable",
     "WatchStream",
     "b64",
+    "first_kv",
+    "header_revision",
+    "mod_revision",
     "prefix_end",
+    "txn_range_kv",
     "unb64",
 ]
 
@@ -56,8 +59,7 @@ CODE_OUT_OF_RANGE = 11
 CODE_UNAVAILABLE = 14
 
 # etcd's error messages for reads at a revision it no longer has, or does not have yet.
-MSG_COMPACTED = "required revision has been compacted"
-MSG_FUTURE_REV = "required revision is a future revision"
+# (The "compacted" and "future revision" messages are read by EtcdError, in storage/errors.py.)
 MSG_NO_LEADER = "etcdserver: no leader"
 
 _MAX_IDLE_PER_ENDPOINT = 16
@@ -67,36 +69,6 @@ _HEADERS = {
     # leader refuses the request (and cancels such watches) instead of serving stale data.
     "Grpc-Metadata-hasleader": "true",
 }
-
-
-class StorageUnavailable(StorageError, ConnectionError):
-    """No etcd endpoint could serve the request, or a write's outcome is unknown.
-
-    Raised when every endpoint refused the connection, timed out or answered "unavailable", and
-    when a write was sent but its answer was lost (the write may or may not have been applied:
-    read the key again before retrying). The message names each endpoint and its failure. Also a
-    :class:`ConnectionError`; construct it with the message only.
-    """
-
-
-class EtcdError(StorageError):
-    """An error answered by etcd that no storage error describes (e.g. a value over etcd's
-    ``--max-request-bytes``): ``code`` is the gRPC status code, ``message`` etcd's text."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"etcd error {code}: {message}")
-        self.code = code
-        self.message = message
-
-    @property
-    def compacted(self) -> bool:
-        """True when the requested revision was compacted away."""
-        return MSG_COMPACTED in self.message
-
-    @property
-    def future_revision(self) -> bool:
-        """True when the requested revision is newer than the store's current revision."""
-        return MSG_FUTURE_REV in self.message
 
 
 def b64(data: bytes) -> str:
@@ -471,3 +443,31 @@ class EtcdClient:
     def endpoint_index(self, url: str) -> int:
         """The index of endpoint ``url`` (as returned in :attr:`WatchStream.endpoint`)."""
         return [e.url for e in self._endpoints].index(url)
+
+
+# ------------------------------------------------------------------ reading gateway answers
+
+
+def header_revision(resp: Mapping[str, Any]) -> int:
+    """The store revision in a gateway answer's header (an omitted field is 0)."""
+    return int(resp.get("header", {}).get("revision", 0))
+
+
+def mod_revision(kv: Mapping[str, Any]) -> int:
+    """The revision of a key-value pair's last change (0: an omitted field)."""
+    return int(kv.get("mod_revision", 0))
+
+
+def first_kv(resp: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first key-value pair of a range answer (None: no key matched)."""
+    kvs = resp.get("kvs") or []
+    return kvs[0] if kvs else None
+
+
+def txn_range_kv(resp: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The key's pair from a txn branch that was a single range of that key (None: absent)."""
+    for r in resp.get("responses") or []:
+        rr = r.get("response_range")
+        if rr is not None:
+            return first_kv(rr)
+    return None

@@ -1,4 +1,4 @@
-"""The ListerWatcher side types: EventType, WatchEvent, ListResult, ListWatch and ChanWatch."""
+"""The watch protocol (goprims.watch): EventType, WatchEvent, ListResult, ListWatch, ChanWatch."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import trio
 import trio.testing
 
-from goprims.cache.listwatch import (
+from goprims.chan import Chan
+from goprims.watch import (
     ChanWatch,
     EventType,
     ListerWatcher,
@@ -21,7 +22,6 @@ from goprims.cache.listwatch import (
     Watch,
     WatchEvent,
 )
-from goprims.chan import Chan
 
 
 def ev(name: str, t: EventType = EventType.ADDED) -> WatchEvent:
