@@ -110,6 +110,8 @@ _LAZY: dict[str, str] = {
     "NoMatch": "goprims.framing",
     "ObjectTooLarge": "goprims.framing",
     "YAMLSyntaxError": "goprims.framing",
+    # the quorum module's public exception
+    "InflightsFull": "goprims.quorum",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
@@ -122,6 +124,7 @@ _SUBMODULES = frozenset(
         "framing",
         "maps",
         "pool",
+        "quorum",
         "scheduling",
         "storage",
         "sync",
@@ -201,6 +204,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.pool import Pool as Pool
     from goprims.pool import PoolClosed as PoolClosed
     from goprims.pool import PoolOverload as PoolOverload
+    from goprims.quorum import InflightsFull as InflightsFull
     from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
     from goprims.storage import Conflict as Conflict

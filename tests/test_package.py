@@ -28,6 +28,7 @@ CORE = {
     "goprims.context",
     "goprims.pool",
     "goprims.maps",
+    "goprims.backoff",
     "goprims.maps.sync_map",
     "goprims.maps.nested_map",
     "goprims._waiter",
