@@ -104,6 +104,8 @@ _LAZY: dict[str, str] = {
     # (the workqueue layer has no public exception; second-layer modules add theirs here)
     # the scheduling layer's public exceptions
     "QueueClosed": "goprims.scheduling",
+    # the discovery module's public exceptions
+    "AggregatorStopped": "goprims.discovery",
     # the framing module's public exceptions
     "JSONSyntaxError": "goprims.framing",
     "MalformedStream": "goprims.framing",
@@ -121,6 +123,7 @@ _SUBMODULES = frozenset(
         "chan",
         "clock",
         "context",
+        "discovery",
         "framing",
         "maps",
         "pool",
@@ -191,6 +194,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_timeout as with_timeout
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
+    from goprims.discovery import AggregatorStopped as AggregatorStopped
     from goprims.framing import JSONSyntaxError as JSONSyntaxError
     from goprims.framing import MalformedStream as MalformedStream
     from goprims.framing import NoMatch as NoMatch
