@@ -3,8 +3,8 @@
 One object, every world: each blocking primitive works from threads, asyncio tasks and trio
 tasks, and they may share the same object. The top level re-exports the core primitives
 (channels, clocks, synchronisation, context, the worker pool, maps) and every public exception
-of the package, including those of the ``workqueue``, ``cache``, ``storage`` and
-``scheduling`` layers.
+of the package, including those of the ``workqueue``, ``cache``, ``storage``,
+``scheduling`` and ``controller`` layers.
 
 ``import goprims`` is light: it imports none of them. Each re-exported name (and each public
 subpackage, ``goprims.cache`` ...) is imported on first access (PEP 562 module ``__getattr__``),
@@ -104,6 +104,8 @@ _LAZY: dict[str, str] = {
     # (the workqueue layer has no public exception; second-layer modules add theirs here)
     # the scheduling layer's public exceptions
     "QueueClosed": "goprims.scheduling",
+    # the controller toolkit's public exceptions
+    "AdoptionRefused": "goprims.controller",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
@@ -113,6 +115,7 @@ _SUBMODULES = frozenset(
         "chan",
         "clock",
         "context",
+        "controller",
         "maps",
         "pool",
         "scheduling",
@@ -181,6 +184,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_timeout as with_timeout
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
+    from goprims.controller import AdoptionRefused as AdoptionRefused
     from goprims.maps import Map as Map
     from goprims.maps import NestedMap as NestedMap
     from goprims.maps import NotBranch as NotBranch

@@ -36,6 +36,7 @@ ABOVE_CORE = (
     "goprims.storage",
     "goprims.watch",
     "goprims.scheduling",
+    "goprims.controller",
     "goprims.demo",
 )
 
