@@ -36,6 +36,8 @@ AREA_PAGES = {
     "storage": ("Storage", "storage.md"),
     "etcd": ("Storage on etcd", "storage.md"),
     "import": ("Importing goprims", "index.md"),
+    "framing": ("Stream framing", "framing.md"),
+    "quorum": ("Quorum and flow control", "distributed.md"),
 }
 
 # Anchor libraries whose versions matter for the ratios.

@@ -106,6 +106,14 @@ _LAZY: dict[str, str] = {
     "QueueClosed": "goprims.scheduling",
     # the controller toolkit's public exceptions
     "AdoptionRefused": "goprims.controller",
+    # the framing module's public exceptions
+    "JSONSyntaxError": "goprims.framing",
+    "MalformedStream": "goprims.framing",
+    "NoMatch": "goprims.framing",
+    "ObjectTooLarge": "goprims.framing",
+    "YAMLSyntaxError": "goprims.framing",
+    # the quorum module's public exception
+    "InflightsFull": "goprims.quorum",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
@@ -116,8 +124,10 @@ _SUBMODULES = frozenset(
         "clock",
         "context",
         "controller",
+        "framing",
         "maps",
         "pool",
+        "quorum",
         "scheduling",
         "storage",
         "sync",
@@ -185,6 +195,11 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
     from goprims.controller import AdoptionRefused as AdoptionRefused
+    from goprims.framing import JSONSyntaxError as JSONSyntaxError
+    from goprims.framing import MalformedStream as MalformedStream
+    from goprims.framing import NoMatch as NoMatch
+    from goprims.framing import ObjectTooLarge as ObjectTooLarge
+    from goprims.framing import YAMLSyntaxError as YAMLSyntaxError
     from goprims.maps import Map as Map
     from goprims.maps import NestedMap as NestedMap
     from goprims.maps import NotBranch as NotBranch
@@ -193,6 +208,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.pool import Pool as Pool
     from goprims.pool import PoolClosed as PoolClosed
     from goprims.pool import PoolOverload as PoolOverload
+    from goprims.quorum import InflightsFull as InflightsFull
     from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
     from goprims.storage import Conflict as Conflict

@@ -1,5 +1,11 @@
-"""``python -m goprims`` runs the demo."""
+"""``python -m goprims`` prints the version and where the demo lives.
 
-from goprims.demo import main
+The demo is an example program, not part of the library: ``examples/demo.py`` in the source tree,
+run with ``./dev demo``.
+"""
 
-main()
+import goprims
+
+print(
+    f"goprims {goprims.__version__}: the demo is examples/demo.py in the source tree (./dev demo)"
+)

@@ -1,10 +1,31 @@
-"""The README's demo runs to a consistent end (a smaller run than the default)."""
+"""The README's demo (examples/demo.py, run by ./dev demo) runs to a consistent end (a smaller
+run than the default), from outside the library's import path."""
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from goprims.demo import main, pipeline, run_controller
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo.py"
+
+
+def _load_demo() -> Any:
+    spec = importlib.util.spec_from_file_location("goprims_examples_demo", DEMO)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+demo = _load_demo()
+main, pipeline, run_controller = demo.main, demo.pipeline, demo.run_controller
 
 
 def test_controller_demo_converges_with_cache_and_world_equal_to_storage() -> None:
@@ -24,3 +45,20 @@ def test_pipeline_demo_squares_every_number_once(capsys: pytest.CaptureFixture[s
 def test_demo_cli_rejects_unknown_demo() -> None:
     with pytest.raises(SystemExit):
         main(["nonsense"])
+
+
+def test_the_demo_is_not_part_of_the_library() -> None:
+    assert not (ROOT / "goprims" / "demo.py").exists()
+    assert importlib.util.find_spec("goprims.demo") is None
+
+
+def test_dev_demo_runs_the_example_script_as_a_program() -> None:
+    out = subprocess.run(
+        [sys.executable, str(DEMO), "pipeline", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "usage" in out.stdout
+    assert "examples/demo.py" in (ROOT / "dev").read_text()

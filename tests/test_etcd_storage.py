@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from goprims.storage import NotFound, ResourceExpired, StorageError
-from goprims.storage._etcd_client import EtcdClient, b64
 from goprims.storage.etcd import CorruptObject, EtcdStorage, StorageUnavailable
+from goprims.storage.etcd._gateway import EtcdClient, b64
 from goprims.watch import WatchEvent
 
 pytest.register_assert_rewrite("etcd_server")  # it is imported here before pytest loads the plugin

@@ -893,3 +893,31 @@ def test_nested_counts_stay_exact_under_concurrent_writers() -> None:
     assert len(nm) == len(leaves) == 4 * 750
     for b in range(5):
         assert nm.len("t", b) == sum(1 for p in leaves if p[1] == b)
+
+
+def test_map_and_nested_map_each_live_in_their_own_module_and_goprims_maps_re_exports_them() -> (
+    None
+):
+    import goprims.maps
+    import goprims.maps.nested_map
+    import goprims.maps.sync_map
+
+    assert Map.__module__ == "goprims.maps.sync_map"
+    assert NestedMap.__module__ == "goprims.maps.nested_map"
+    assert goprims.maps.Map is goprims.maps.sync_map.Map
+    for cls in (NestedMap, NotExist, NotBranch, NotLeaf):
+        assert getattr(goprims.maps.nested_map, cls.__name__) is cls
+
+
+def test_a_nested_map_pickled_before_the_module_split_still_loads() -> None:
+    import pickle
+
+    # What pickle.dumps(NestedMap) wrote when NestedMap lived in goprims/maps.py: a call of
+    # goprims.maps._rebuild_nested with the (path, leaf) pairs.
+    old = (
+        b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x0cgoprims.maps\x94\x8c\x0f_rebuild_nested"
+        b"\x94\x93\x94]\x94\x8c\x01a\x94\x8c\x01b\x94\x86\x94K\x01\x86\x94a\x85\x94R\x94."
+    )
+    nm = pickle.loads(old)
+    assert isinstance(nm, NestedMap)
+    assert nm.load("a", "b") == 1

@@ -14,7 +14,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from goprims.maps import _EXPUNGED, _NIL, Map, NestedMap, _Branch
+from goprims.maps import Map, NestedMap
+from goprims.maps.nested_map import _Branch
+from goprims.maps.sync_map import _EXPUNGED, _NIL
 
 keys = st.integers(0, 7)
 values = st.one_of(st.none(), st.integers(-2, 2))

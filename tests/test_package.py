@@ -28,6 +28,9 @@ CORE = {
     "goprims.context",
     "goprims.pool",
     "goprims.maps",
+    "goprims.backoff",
+    "goprims.maps.sync_map",
+    "goprims.maps.nested_map",
     "goprims._waiter",
 }
 ABOVE_CORE = (
@@ -37,7 +40,6 @@ ABOVE_CORE = (
     "goprims.watch",
     "goprims.scheduling",
     "goprims.controller",
-    "goprims.demo",
 )
 
 

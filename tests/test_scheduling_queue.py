@@ -640,3 +640,27 @@ def test_key_and_less_are_the_queues_own() -> None:
     q: BackoffPriorityQueue[Job] = BackoffPriorityQueue(job_key, higher_prio_first)
     q.add(Job("a"))
     assert q.pop(timeout=0).item == Job("a")
+
+
+def test_sort_key_orders_like_less_with_the_same_tie_rules() -> None:
+    clock = FakeClock()
+    q: BackoffPriorityQueue[Job] = BackoffPriorityQueue(
+        job_key, None, sort_key=lambda j: -j.prio, clock=clock
+    )
+    q.add(Job("b", MID))
+    q.add(Job("low", LOW))
+    clock.step(1)
+    q.add(Job("a", MID))
+    q.add(Job("high", HIGH))
+    q.update(Job("low", HIGH + 1))  # re-sorted by its new key
+    assert names(q, 4) == ["low", "high", "b", "a"]
+
+
+@pytest.mark.parametrize("both", [True, False])
+def test_exactly_one_of_less_and_sort_key_is_required(both: bool) -> None:
+    with pytest.raises(ValueError, match="exactly one of less and sort_key"):
+        BackoffPriorityQueue(
+            job_key,
+            higher_prio_first if both else None,
+            sort_key=((lambda j: j.prio) if both else None),
+        )

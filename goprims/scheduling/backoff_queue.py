@@ -105,8 +105,10 @@ class _Info:
         self.reasons: frozenset[Any] = _EMPTY
 
 
-class _Ready:
-    """An entry of the active heap. Live while ``queue._active[info.key] is self``."""
+class _LessOrder:
+    """The first field of an active entry when the queue orders by ``less``: compares by
+    ``less``, then by timestamp, then by insertion order (a Python ``__lt__``; with
+    ``sort_key`` the first field is the key itself and heapq compares in C)."""
 
     __slots__ = ("info", "less", "seq")
 
@@ -115,14 +117,20 @@ class _Ready:
         self.seq = seq
         self.less = less
 
-    def __lt__(self, other: _Ready) -> bool:
+    def __lt__(self, other: _LessOrder) -> bool:
         a = self.info
         b = other.info
-        if self.less(a.item, b.item):
+        less = self.less
+        if less(a.item, b.item):
             return True
-        if self.less(b.item, a.item):
+        if less(b.item, a.item):
             return False
         return (a.timestamp, self.seq) < (b.timestamp, other.seq)
+
+
+# An active heap entry: (order, timestamp, seq, info); order is sort_key(item) or a _LessOrder.
+# seq is unique, so info is never compared. Live while ``queue._active[info.key] is entry``.
+_Ready = tuple[Any, float, int, _Info]
 
 
 class _Flight:
@@ -207,6 +215,10 @@ class BackoffPriorityQueue(Generic[T]):
       ``lambda a, b: a.priority > b.priority``); equal items pop oldest timestamp first, so an
       item that just failed goes behind its peers. ``less`` and ``key`` run under the queue's
       lock: keep them quick, and they must not raise or call the queue.
+    * ``sort_key(item)`` instead of ``less`` (pass ``less=None``): items pop in ascending
+      ``sort_key`` order (e.g. ``lambda j: -j.priority``), ties as above. The heap then compares
+      in C: about twice as fast as a ``less`` function, which costs a Python call per
+      comparison. Exactly one of the two must be given (:class:`ValueError`).
     * ``initial_backoff``, ``max_backoff`` (seconds): the backoff after ``n`` attempts is
       ``initial * 2**(n-1)`` capped at ``max_backoff``, counted from the failure.
     * ``max_parked`` (seconds): a parked item is released after that long even without an
@@ -225,14 +237,17 @@ class BackoffPriorityQueue(Generic[T]):
     def __init__(
         self,
         key: Callable[[T], Hashable],
-        less: Callable[[T, T], bool],
+        less: Callable[[T, T], bool] | None,
         *,
+        sort_key: Callable[[T], Any] | None = None,
         initial_backoff: float = 1.0,
         max_backoff: float = 10.0,
         max_parked: float = 60.0,
         matches: Callable[[Set[Any], Any], bool] | None = None,
         clock: Clock | None = None,
     ) -> None:
+        if (less is None) == (sort_key is None):
+            raise ValueError("BackoffPriorityQueue needs exactly one of less and sort_key")
         if not initial_backoff >= 0:
             raise ValueError(f"initial_backoff must be >= 0, not {initial_backoff!r}")
         if not max_backoff >= initial_backoff:
@@ -243,6 +258,7 @@ class BackoffPriorityQueue(Generic[T]):
             raise ValueError(f"max_parked must be >= 0, not {max_parked!r}")
         self._key = key
         self._less = less
+        self._sort_key = sort_key
         self.initial_backoff = float(initial_backoff)
         self.max_backoff = float(max_backoff)
         self.max_parked = float(max_parked)
@@ -284,7 +300,14 @@ class BackoffPriorityQueue(Generic[T]):
         )
 
     def _push_active(self, info: _Info, seq: int | None = None) -> None:
-        entry = _Ready(info, next(self._seq) if seq is None else seq, self._less)
+        if seq is None:
+            seq = next(self._seq)
+        sort_key = self._sort_key
+        if sort_key is None:
+            order: Any = _LessOrder(info, seq, self._less)  # type: ignore[arg-type]
+        else:
+            order = sort_key(info.item)
+        entry = (order, info.timestamp, seq, info)
         self._active[info.key] = entry
         heapq.heappush(self._heap, entry)
 
@@ -311,7 +334,7 @@ class BackoffPriorityQueue(Generic[T]):
         """Take ``key`` out of whichever tier holds it (not in flight); its record or None."""
         entry = self._active.pop(key, None)
         if entry is not None:
-            return entry.info  # its heap entry is now dead
+            return entry[3]  # its heap entry is now dead
         info = self._backoff_info.pop(key, None)
         if info is not None:
             self._backoff.remove(key)
@@ -324,7 +347,7 @@ class BackoffPriorityQueue(Generic[T]):
         active = self._active
         while True:
             entry = heapq.heappop(heap)
-            info = entry.info
+            info = entry[3]
             if active.get(info.key) is entry:
                 break
         del active[info.key]
@@ -394,8 +417,8 @@ class BackoffPriorityQueue(Generic[T]):
             return
         old = self._active.get(key)
         if old is not None:
-            old.info.item = item
-            self._push_active(old.info, old.seq)  # re-sorted; the old entry is now dead
+            old[3].item = item
+            self._push_active(old[3], old[2])  # re-sorted; the old entry is now dead
             return
         info = self._unqueue(key)
         if info is None:
@@ -478,6 +501,13 @@ class BackoffPriorityQueue(Generic[T]):
         :class:`QueueClosed` once the queue is closed (also in a pop already blocked), and
         :class:`TimeoutError` when ``timeout`` seconds pass (0: do not block).
         """
+        lock = self._lock
+        lock.acquire()
+        try:
+            if self._active and not self._closed:
+                return self._take()  # the fast path: no generator, no waiter
+        finally:
+            lock.release()
         steps = self._popping(timeout, ThreadWaiter)
         try:
             w, remaining, withdraw = next(steps)

@@ -1,4 +1,5 @@
-"""The README's demo: ``./dev demo`` (``python -m goprims.demo``).
+"""The README's demo: ``./dev demo`` (``python examples/demo.py``; not part of the installed
+package, which it uses as any program would).
 
 ``controller`` (the default): a small Kubernetes-style controller on the embedded
 :class:`~goprims.storage.MemoryStorage`. A writer thread churns objects; a
@@ -304,7 +305,7 @@ def pipeline(n: int = 40, workers: int = 4) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m goprims.demo``."""
-    parser = argparse.ArgumentParser(prog="python -m goprims.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="./dev demo", description=__doc__)
     parser.add_argument(
         "which", nargs="?", default="controller", choices=["controller", "pipeline"]
     )

@@ -36,6 +36,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
 from goprims.storage.errors import EtcdError, StorageUnavailable
@@ -44,7 +45,11 @@ __all__ = [
     "EtcdClient",
     "WatchStream",
     "b64",
+    "first_kv",
+    "header_revision",
+    "mod_revision",
     "prefix_end",
+    "txn_range_kv",
     "unb64",
 ]
 
@@ -438,3 +443,31 @@ class EtcdClient:
     def endpoint_index(self, url: str) -> int:
         """The index of endpoint ``url`` (as returned in :attr:`WatchStream.endpoint`)."""
         return [e.url for e in self._endpoints].index(url)
+
+
+# ------------------------------------------------------------------ reading gateway answers
+
+
+def header_revision(resp: Mapping[str, Any]) -> int:
+    """The store revision in a gateway answer's header (an omitted field is 0)."""
+    return int(resp.get("header", {}).get("revision", 0))
+
+
+def mod_revision(kv: Mapping[str, Any]) -> int:
+    """The revision of a key-value pair's last change (0: an omitted field)."""
+    return int(kv.get("mod_revision", 0))
+
+
+def first_kv(resp: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first key-value pair of a range answer (None: no key matched)."""
+    kvs = resp.get("kvs") or []
+    return kvs[0] if kvs else None
+
+
+def txn_range_kv(resp: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The key's pair from a txn branch that was a single range of that key (None: absent)."""
+    for r in resp.get("responses") or []:
+        rr = r.get("response_range")
+        if rr is not None:
+            return first_kv(rr)
+    return None
