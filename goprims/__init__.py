@@ -106,6 +106,8 @@ _LAZY: dict[str, str] = {
     "QueueClosed": "goprims.scheduling",
     # the controller toolkit's public exceptions
     "AdoptionRefused": "goprims.controller",
+    # the discovery module's public exceptions
+    "AggregatorStopped": "goprims.discovery",
     # the framing module's public exceptions
     "JSONSyntaxError": "goprims.framing",
     "MalformedStream": "goprims.framing",
@@ -124,6 +126,7 @@ _SUBMODULES = frozenset(
         "clock",
         "context",
         "controller",
+        "discovery",
         "framing",
         "maps",
         "pool",
@@ -195,6 +198,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
     from goprims.controller import AdoptionRefused as AdoptionRefused
+    from goprims.discovery import AggregatorStopped as AggregatorStopped
     from goprims.framing import JSONSyntaxError as JSONSyntaxError
     from goprims.framing import MalformedStream as MalformedStream
     from goprims.framing import NoMatch as NoMatch
