@@ -664,3 +664,21 @@ def test_exactly_one_of_less_and_sort_key_is_required(both: bool) -> None:
             higher_prio_first if both else None,
             sort_key=((lambda j: j.prio) if both else None),
         )
+
+
+def test_a_raising_pre_check_keeps_what_moved_and_still_serves_parked_poppers() -> None:
+    q = new_queue(initial_backoff=0.0, max_backoff=0.0)
+    new_fail_parked(q, Job("a", HIGH), set())
+    new_fail_parked(q, Job("b", LOW), set())
+    popper = Bg(q.pop)
+    wait_for(lambda: parked_poppers(q) == 1)
+
+    def check(j: Job) -> bool:
+        if j.name == "b":
+            raise RuntimeError("boom")
+        return True
+
+    with pytest.raises(RuntimeError, match="boom"):
+        q.move_all("e", pre_check=check)
+    assert popper.join().item.name == "a"
+    assert q.tier_of(Job("b")) == "parked"

@@ -596,28 +596,38 @@ class BackoffPriorityQueue(Generic[T]):
         passes ``pre_check(item)`` (if given), goes to backoff while still backing off, else to
         active. The move is also recorded for the lost-wakeup guard: items in flight now that
         fail later go to backoff instead of parking. ``matches`` and ``pre_check`` run under
-        the queue's lock.
+        the queue's lock; if one raises, the exception propagates and the items moved before
+        it stay moved.
         """
-        with self._lock:
-            if self._closed:
-                return 0
-            self._move_cycle = self._cycle
-            moved = 0
-            if self._parked:
-                now = self._clock.now()
-                matches = self._matches
-                for key, info in list(self._parked.items()):
-                    if info.reasons and not matches(info.reasons, event):
-                        continue
-                    if pre_check is not None and not pre_check(info.item):
-                        continue
-                    del self._parked[key]
-                    self._requeue(info, now)
-                    moved += 1
-            wake = self._dispatch() if self._poppers else None
-        if wake:
+        wake: list[Waiter] = []
+        try:
+            with self._lock:
+                if self._closed:
+                    return 0
+                self._move_cycle = self._cycle
+                try:
+                    return self._move_parked(event, pre_check)
+                finally:
+                    # Even if matches or pre_check raised: what moved goes to the poppers.
+                    if self._poppers:
+                        wake = self._dispatch()
+        finally:
             for w in wake:
                 w.wake()
+
+    def _move_parked(self, event: Any, pre_check: Callable[[T], bool] | None) -> int:
+        moved = 0
+        if self._parked:
+            now = self._clock.now()
+            matches = self._matches
+            for key, info in list(self._parked.items()):
+                if info.reasons and not matches(info.reasons, event):
+                    continue
+                if pre_check is not None and not pre_check(info.item):
+                    continue
+                del self._parked[key]
+                self._requeue(info, now)
+                moved += 1
         return moved
 
     def activate(self, keys: Iterable[Hashable]) -> int:
