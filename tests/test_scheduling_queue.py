@@ -682,3 +682,14 @@ def test_a_raising_pre_check_keeps_what_moved_and_still_serves_parked_poppers() 
         q.move_all("e", pre_check=check)
     assert popper.join().item.name == "a"
     assert q.tier_of(Job("b")) == "parked"
+
+
+def test_failed_with_an_unhashable_reason_raises_and_keeps_the_item_in_flight() -> None:
+    q = new_queue()
+    q.add(Job("a"))
+    qi = q.pop(timeout=0)
+    with pytest.raises(TypeError):
+        q.failed(qi, reasons=[["not hashable"]])
+    assert q.tier_of(Job("a")) == "in_flight"
+    q.failed(qi, reasons={"ok"})
+    assert q.tier_of(Job("a")) == "parked"

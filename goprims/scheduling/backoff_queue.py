@@ -218,7 +218,8 @@ class BackoffPriorityQueue(Generic[T]):
     * ``sort_key(item)`` instead of ``less`` (pass ``less=None``): items pop in ascending
       ``sort_key`` order (e.g. ``lambda j: -j.priority``), ties as above. The heap then compares
       in C: about twice as fast as a ``less`` function, which costs a Python call per
-      comparison. Exactly one of the two must be given (:class:`ValueError`).
+      comparison. Exactly one of the two must be given (:class:`ValueError`); like ``less``,
+      ``sort_key`` runs under the lock and must not raise.
     * ``initial_backoff``, ``max_backoff`` (seconds): the backoff after ``n`` attempts is
       ``initial * 2**(n-1)`` capped at ``max_backoff``, counted from the failure.
     * ``max_parked`` (seconds): a parked item is released after that long even without an
@@ -550,6 +551,7 @@ class BackoffPriorityQueue(Generic[T]):
         it goes to backoff (or active if its backoff is already over). An item deleted while
         in flight is dropped. :class:`ValueError` if ``qi`` is not in flight.
         """
+        reasons = frozenset(reasons)  # before anything changes: an unhashable reason raises here
         with self._lock:
             flight = self._flight_of(qi, "failed")
             if flight is None:
@@ -560,7 +562,7 @@ class BackoffPriorityQueue(Generic[T]):
             if flight.pending is not None:
                 info.item = flight.pending
             info.timestamp = now = self._clock.now()
-            info.reasons = frozenset(reasons)
+            info.reasons = reasons
             if flight.changed or self._move_cycle >= qi.cycle:
                 self._requeue(info, now)
             else:
