@@ -693,3 +693,19 @@ def test_failed_with_an_unhashable_reason_raises_and_keeps_the_item_in_flight() 
     assert q.tier_of(Job("a")) == "in_flight"
     q.failed(qi, reasons={"ok"})
     assert q.tier_of(Job("a")) == "parked"
+
+
+@pytest.mark.parametrize("mode", ["less", "sort_key"])
+def test_updating_an_active_item_does_not_reorder_the_heap_under_the_others(mode: str) -> None:
+    """Found by the state machine: a re-sorted item's old, dead heap entry must keep the order
+    it was pushed with."""
+    if mode == "less":
+        q = new_queue()
+    else:
+        q = BackoffPriorityQueue(job_key, None, sort_key=lambda j: -j.prio, clock=FakeClock())
+    q.add(Job("a", 1))
+    q.add(Job("c", 1))
+    q.add(Job("a", 0))
+    q.add(Job("b", 1))
+    q.add(Job("c", 0))
+    assert names(q, 3) == ["b", "a", "c"]
