@@ -37,6 +37,7 @@ AREA_PAGES = {
     "etcd": ("Storage on etcd", "storage.md"),
     "import": ("Importing goprims", "index.md"),
     "framing": ("Stream framing", "framing.md"),
+    "quorum": ("Quorum and flow control", "distributed.md"),
 }
 
 # Anchor libraries whose versions matter for the ratios.

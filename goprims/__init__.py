@@ -104,12 +104,16 @@ _LAZY: dict[str, str] = {
     # (the workqueue layer has no public exception; second-layer modules add theirs here)
     # the scheduling layer's public exceptions
     "QueueClosed": "goprims.scheduling",
+    # the discovery module's public exceptions
+    "AggregatorStopped": "goprims.discovery",
     # the framing module's public exceptions
     "JSONSyntaxError": "goprims.framing",
     "MalformedStream": "goprims.framing",
     "NoMatch": "goprims.framing",
     "ObjectTooLarge": "goprims.framing",
     "YAMLSyntaxError": "goprims.framing",
+    # the quorum module's public exception
+    "InflightsFull": "goprims.quorum",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
@@ -119,9 +123,11 @@ _SUBMODULES = frozenset(
         "chan",
         "clock",
         "context",
+        "discovery",
         "framing",
         "maps",
         "pool",
+        "quorum",
         "scheduling",
         "storage",
         "sync",
@@ -188,6 +194,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_timeout as with_timeout
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
+    from goprims.discovery import AggregatorStopped as AggregatorStopped
     from goprims.framing import JSONSyntaxError as JSONSyntaxError
     from goprims.framing import MalformedStream as MalformedStream
     from goprims.framing import NoMatch as NoMatch
@@ -201,6 +208,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.pool import Pool as Pool
     from goprims.pool import PoolClosed as PoolClosed
     from goprims.pool import PoolOverload as PoolOverload
+    from goprims.quorum import InflightsFull as InflightsFull
     from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
     from goprims.storage import Conflict as Conflict

@@ -28,6 +28,8 @@ CORE = {
     "goprims.context",
     "goprims.pool",
     "goprims.maps",
+    "goprims.backoff",
+    "goprims.stop",
     "goprims.maps.sync_map",
     "goprims.maps.nested_map",
     "goprims._waiter",
@@ -38,6 +40,7 @@ ABOVE_CORE = (
     "goprims.storage",
     "goprims.watch",
     "goprims.scheduling",
+    "goprims.discovery",
 )
 
 

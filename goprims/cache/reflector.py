@@ -15,21 +15,24 @@ list's resourceVersion and applies every event to the store. Its resourceVersion
 
 ``run`` repeats ``list_and_watch`` until ``stop``, sleeping a backoff between rounds: 0.8 s
 doubling with full jitter (each wait is ``d + random() * d``) up to 30 s, reset to 0.8 s after
-2 minutes without a backoff. ``stop`` is a :class:`~goprims.chan.Chan` closed by the caller, or a
-:class:`~goprims.context.Context`. Time is read from the injectable clock.
+2 minutes without a backoff (the package's one :class:`~goprims.backoff.Backoff`, re-exported
+here). ``stop`` is a :class:`~goprims.chan.Chan` closed by the caller, or a
+:class:`~goprims.context.Context` (:data:`goprims.stop.Stop`). Time is read from the injectable
+clock.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from goprims import clock as _clock
+from goprims.backoff import Backoff, sleep
 from goprims.cache.keys import CacheKeyError, object_resource_version
-from goprims.chan import Chan, Recv, Timer, go, select
+from goprims.chan import Chan, Recv, go, select
+from goprims.stop import Stop, stop_chan
 from goprims.watch import (
     EventType,
     ListerWatcher,
@@ -62,69 +65,8 @@ class ReflectorStore(Protocol):
         """Re-deliver the current contents (periodic resync)."""
 
 
-def stop_chan(stop: Any) -> Chan[Any]:
-    """The channel that closes on stop: ``stop`` itself if it is a Chan, ``stop.done()`` for a
-    Context. Anything else raises :class:`TypeError`."""
-    if isinstance(stop, Chan):
-        return stop
-    done = getattr(stop, "done", None)
-    if callable(done):
-        ch = done()
-        if isinstance(ch, Chan):
-            return ch
-    raise TypeError(f"stop must be a Chan or a Context, not {type(stop).__name__}")
-
-
 def _stopped(stop: Chan[Any]) -> bool:
     return stop.closed  # a stop channel is only ever closed, and never reopens
-
-
-def _sleep(stop: Chan[Any], seconds: float, clock: _clock.Clock, *more: Chan[Any]) -> int:
-    """Wait ``seconds`` on ``clock`` unless ``stop`` (or one of ``more``) closes first.
-
-    Returns the index of what ended the wait: 0 for ``stop``, ``1 + i`` for ``more[i]``, and
-    ``1 + len(more)`` when the time passed. The timer is stopped either way, so an interrupted
-    wait leaves nothing pending on the clock.
-    """
-    timer = Timer(seconds, clock=clock)
-    try:
-        sel = select(Recv(stop), *(Recv(c) for c in more), Recv(timer.c))
-    finally:
-        timer.stop()
-    return sel.index
-
-
-class Backoff:
-    """client-go's exponential backoff manager: ``initial`` doubling to ``cap`` with full jitter,
-    reset to ``initial`` once ``reset_after`` seconds pass without a backoff."""
-
-    def __init__(
-        self,
-        clock: _clock.Clock,
-        initial: float = 0.8,
-        cap: float = 30.0,
-        reset_after: float = 120.0,
-        jitter: float = 1.0,
-        rand: Callable[[], float] = random.random,
-    ) -> None:
-        self._clock = clock
-        self._initial = initial
-        self._cap = cap
-        self._reset_after = reset_after
-        self._jitter = jitter
-        self._rand = rand
-        self._next = initial
-        self._last: float | None = None
-
-    def next(self) -> float:
-        """The next wait in seconds."""
-        now = self._clock.now()
-        if self._last is not None and now - self._last >= self._reset_after:
-            self._next = self._initial
-        self._last = now
-        d = self._next
-        self._next = min(d * 2.0, self._cap)
-        return d + self._rand() * self._jitter * d
 
 
 class Reflector:
@@ -179,7 +121,7 @@ class Reflector:
 
     # ---------------------------------------------------------------- run
 
-    def run(self, stop: Any) -> None:
+    def run(self, stop: Stop) -> None:
         """``list_and_watch`` until ``stop`` closes, backing off between rounds."""
         stop_ch = stop_chan(stop)
         while not _stopped(stop_ch):
@@ -187,10 +129,10 @@ class Reflector:
                 self.list_and_watch(stop_ch)
             except Exception as err:
                 self.watch_error_handler(self, err)
-            if _sleep(stop_ch, self.backoff.next(), self.clock) == 0:
+            if not self.backoff.wait(stop_ch):
                 return
 
-    def list_and_watch(self, stop: Any) -> None:
+    def list_and_watch(self, stop: Stop) -> None:
         """List, then watch until ``stop`` closes or the watch ends (see the module docstring).
 
         Raises list errors (other than expiry, which is retried at once with a consistent read)
@@ -223,7 +165,7 @@ class Reflector:
 
     def _resync_loop(self, stop: Chan[Any], done: Chan[None]) -> None:
         while True:
-            if _sleep(stop, self.resync_period, self.clock, done) != 2:
+            if sleep(self.resync_period, stop, done, clock=self.clock) != 2:
                 return
             if self.should_resync is None or self.should_resync():
                 try:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Hashable
 from typing import Protocol, runtime_checkable
 
+from goprims.backoff import exponential
 from goprims.clock import Clock, resolve
 
 __all__ = [
@@ -93,10 +94,9 @@ class ItemExponentialFailureRateLimiter(_PerItemFailures):
     def when(self, item: Hashable) -> float:
         """``min(base * 2**failures, max_delay)``, then count the failure."""
         exp = self._count_failure(item) - 1
-        try:
-            backoff = math.ldexp(self._base, exp)
-        except OverflowError:
-            return self._max
+        # The package's one delay formula (goprims.backoff), uncapped here so that client-go's
+        # guard (past MaxInt64 ns, answer max_delay) applies even when max_delay is larger.
+        backoff = exponential(self._base, exp, math.inf)
         if backoff > _MAX_INT64_SECONDS or backoff > self._max:
             return self._max
         return backoff

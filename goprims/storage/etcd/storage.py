@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from goprims.clock import Clock, resolve
 from goprims.storage.errors import (
     AlreadyExists,
     Conflict,
@@ -48,7 +49,8 @@ class EtcdStorage:
     ``connect_timeout + request_timeout`` seconds per endpoint (at once when connections are
     refused). ``page_size`` bounds the pairs one range request of a ``list`` fetches; all pages
     of a list are read at one revision. ``https://`` endpoints use ``ssl_context`` (default:
-    system CAs, no client certificate).
+    system CAs, no client certificate). ``clock`` times the watches' reopen back-off (default:
+    the real clock).
 
     Objects must be JSON: a ``dict`` with a ``metadata`` dict (store a kubernetes client model
     as ``model.to_dict()``); objects are returned as plain dicts.
@@ -66,6 +68,7 @@ class EtcdStorage:
         request_timeout: float = 10.0,
         page_size: int = 5000,
         ssl_context: ssl.SSLContext | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
@@ -73,6 +76,7 @@ class EtcdStorage:
             raise ValueError("page_size must be positive")
         self.prefix = prefix
         self.page_size = page_size
+        self.clock = resolve(clock)
         self._root = prefix.encode()
         self._client = EtcdClient(
             endpoints,
@@ -344,7 +348,7 @@ class EtcdStorage:
             initial, rv = listed.items, int(listed.resource_version)
         else:
             self._check_version(rv, resource_version, "watch")
-        w = EtcdWatch(self._client, start, end, rv + 1, initial)
+        w = EtcdWatch(self._client, start, end, rv + 1, initial, clock=self.clock)
         with self._lock:
             self._watches.add(w)
         return w

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from goprims.backoff import Backoff
+from goprims.chan import Chan
+from goprims.clock import Clock, resolve
 from goprims.storage.errors import StorageError, StorageUnavailable
 from goprims.storage.etcd._gateway import (
     EtcdClient,
@@ -52,8 +54,11 @@ class EtcdWatch(ChanWatch):
         range_end: bytes,
         start_revision: int,
         initial: list[dict[str, Any]],
+        *,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(on_stop=self._teardown)
+        self._clock = resolve(clock)
         self._client = client
         self._key = key
         self._range_end = range_end
@@ -65,11 +70,14 @@ class EtcdWatch(ChanWatch):
         # is kept (a stream opened concurrently is closed by its opener).
         self._halted = False
         self._stream: WatchStream | None = None
-        self._halt = threading.Event()  # set with _halted: interrupts a back-off between reopens
-        # Reopen attempts since the last stream that delivered events or lived over 1 s, and
-        # when the current stream was opened (reader thread only, after construction).
-        self._failures = 0
-        self._opened_at = 0.0
+        # Closed with _halted set (under _stream_lock): interrupts a back-off between reopens.
+        self._halt: Chan[None] = Chan()
+        # The wait before each reopen attempt but the first since the last stream that worked
+        # (delivered events or lived over 1 s): 50 ms doubling to 1 s on the clock, no jitter.
+        # Reader thread only, after construction, like the two fields below.
+        self._backoff = Backoff(self._clock, initial=0.05, cap=1.0, reset_after=None, jitter=0.0)
+        self._retrying = False  # the immediate first reopen attempt since that stream was used
+        self._opened_at = 0.0  # clock time the current stream was opened
         for obj in initial:
             self.send(WatchEvent(EventType.ADDED, obj))
         self._adopt(client.watch(key, range_end, start_revision))  # errors raise from watch()
@@ -86,9 +94,10 @@ class EtcdWatch(ChanWatch):
     def _teardown(self) -> None:
         """``on_stop``: interrupt the stream and wait for the reader thread to end."""
         with self._stream_lock:
-            self._halted = True
+            if not self._halted:
+                self._halted = True
+                self._halt.close()
             stream = self._stream
-        self._halt.set()
         if stream is not None:
             stream.interrupt()
         if threading.current_thread() is not self._thread:
@@ -99,7 +108,7 @@ class EtcdWatch(ChanWatch):
         with self._stream_lock:
             if not self._halted:
                 self._stream = stream
-                self._opened_at = time.monotonic()
+                self._opened_at = self._clock.now()
                 return True
         stream.close()
         return False
@@ -153,7 +162,7 @@ class EtcdWatch(ChanWatch):
                 continue
             events = result.get("events")
             if events:
-                self._failures = 0  # the stream works: a later reopen may be immediate
+                self._stream_worked()
                 for ev in events:
                     out = self._event_of(ev)
                     if out is not None and not self.send(out):
@@ -163,34 +172,41 @@ class EtcdWatch(ChanWatch):
                 # A progress notification: every change up to the header revision was sent.
                 self._next_rev = max(self._next_rev, header_revision(result) + 1)
 
+    def _stream_worked(self) -> None:
+        """The current stream delivered events or lived a while: the next reopen is immediate."""
+        self._retrying = False
+        self._backoff.reset()
+
     def _reopen(self, broken: WatchStream) -> bool:
         """Replace a broken stream by one opened at ``_next_rev``, starting with the endpoint
         after the broken one; False if the watch is torn down meanwhile.
 
-        The first attempt after a stream that worked (delivered events or lived over a second)
-        is immediate; further attempts back off (50 ms doubling up to 1 s, e.g. while the
-        cluster elects a leader), and after ``MAX_REOPEN_ATTEMPTS`` in a row the watch ends with
-        :class:`StorageUnavailable`.
+        The first attempt after a stream that worked (delivered events or lived over a second of
+        the clock) is immediate; further attempts wait the watch's :class:`~goprims.backoff.Backoff`
+        on the clock (50 ms doubling up to 1 s, e.g. while the cluster elects a leader; a stop
+        interrupts the wait at once), and after ``MAX_REOPEN_ATTEMPTS`` in a row the watch ends
+        with :class:`StorageUnavailable`.
         """
         with self._stream_lock:
             if self._stream is broken:
                 self._stream = None
         broken.close()
-        if time.monotonic() - self._opened_at > 1.0:
-            self._failures = 0  # it worked for a while: try again at once
+        if self._clock.now() - self._opened_at > 1.0:
+            self._stream_worked()  # it worked for a while: try again at once
         first: int | None = self._client.endpoint_index(broken.endpoint) + 1
         while True:
             if self._halted:
                 return False
-            self._failures += 1
-            if self._failures > 1:
-                if self._failures > self.MAX_REOPEN_ATTEMPTS:
+            if self._retrying:
+                # attempts so far: the immediate one plus one per back-off already waited
+                if self._backoff.attempts + 1 >= self.MAX_REOPEN_ATTEMPTS:
                     raise StorageUnavailable(
                         f"etcd watch: no endpoint kept a watch open after "
                         f"{self.MAX_REOPEN_ATTEMPTS} attempts (last: {broken.endpoint})"
                     )
-                if self._halt.wait(min(0.05 * 2 ** (self._failures - 2), 1.0)):
+                if not self._backoff.wait(self._halt):
                     return False
+            self._retrying = True
             try:
                 stream = self._client.watch(self._key, self._range_end, self._next_rev, first=first)
             except StorageUnavailable as e:
