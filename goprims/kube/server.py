@@ -41,13 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from goprims.cache.listwatch import (
-    ChanWatch,
-    ResourceExpired,
-    TooLargeResourceVersion,
-    Watch,
-    WatchEvent,
-)
+from goprims.cache.reflector import INITIAL_EVENTS_END_ANNOTATION
 from goprims.kube.patch import (
     PatchError,
     apply_json_patch,
@@ -66,13 +60,18 @@ from goprims.storage.errors import (
     StorageError,
 )
 from goprims.storage.interface import Storage
+from goprims.watch import (
+    ResourceExpired,
+    TooLargeResourceVersion,
+    Watch,
+    WatchEvent,
+)
+from goprims.watch.chan_watch import ChanWatch
 
 __all__ = ["INITIAL_EVENTS_END_ANNOTATION", "APIServer"]
 
 log = logging.getLogger("goprims.kube.server")
 
-INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end"
-"""The annotation on the bookmark that ends a watch's initial events (watch-list mode)."""
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -1230,6 +1229,11 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, addr: tuple[str, int], handler: type[_Handler], api: APIServer) -> None:
         self.api = api
         super().__init__(addr, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed (typically: the client reset it). Logged at debug level
+        instead of socketserver's traceback on stderr."""
+        log.debug("goprims apiserver: connection from %s failed", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):

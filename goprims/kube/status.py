@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from goprims.cache.listwatch import ResourceExpired, TooLargeResourceVersion
+from goprims.watch import ResourceExpired, TooLargeResourceVersion
 
 __all__ = ["APIError", "error_from_status", "status_body"]
 
