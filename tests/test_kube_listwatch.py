@@ -13,7 +13,7 @@ import pytest
 from goprims.cache import SharedIndexInformer, wait_for_cache_sync
 from goprims.chan import Chan
 from goprims.kube import INITIAL_EVENTS_END_ANNOTATION, APIError, APIServer, KubeListWatch
-from goprims.kube.server import _Snapshots
+from goprims.kube._pagination import Snapshots
 from goprims.storage import MemoryStorage
 from goprims.watch import (
     EventType,
@@ -57,7 +57,7 @@ def test_list_reads_every_page_with_kind_and_api_version(api) -> None:
 
 def test_an_expired_continue_token_falls_back_to_one_full_list(api) -> None:
     srv, _, client = api
-    srv._snapshots = _Snapshots(capacity=0)  # every continue token is already expired
+    srv._snapshots = Snapshots(capacity=0)  # every continue token is already expired
     for i in range(5):
         call(srv, "POST", CM, cm(f"c{i}"))
     res = KubeListWatch(client, "v1/configmaps", namespace="default", page_size=2).list("")

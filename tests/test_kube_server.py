@@ -300,9 +300,9 @@ def test_limit_and_continue_page_through_a_consistent_snapshot() -> None:
 
 def test_a_continue_token_past_its_snapshot_is_410() -> None:
     with server() as srv:
-        from goprims.kube.server import _Snapshots
+        from goprims.kube._pagination import Snapshots
 
-        srv._snapshots = _Snapshots(capacity=1)
+        srv._snapshots = Snapshots(capacity=1)
         for i in range(4):
             call(srv, "POST", CM, cm(f"c{i}"))
         _, first, _ = call(srv, "GET", CM + "?limit=2")

@@ -74,7 +74,7 @@ class APIError(Exception):
         )
 
 
-def _too_large(status: dict[str, Any]) -> bool:
+def too_large(status: dict[str, Any]) -> bool:
     details = status.get("details") or {}
     for cause in details.get("causes") or ():
         if isinstance(cause, dict) and cause.get("reason") == "ResourceVersionTooLarge":
@@ -94,6 +94,6 @@ def error_from_status(status: Any, http_code: int = 0) -> Exception:
     message = str(status.get("message") or f"HTTP {code}")
     if code == 410 or status.get("reason") in ("Expired", "Gone"):
         return ResourceExpired(message)
-    if _too_large(status):
+    if too_large(status):
         return TooLargeResourceVersion(message)
     return APIError.from_status({**status, "code": code})
