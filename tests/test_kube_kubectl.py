@@ -209,3 +209,25 @@ class _tmpdir:
 
     def __exit__(self, *a: object) -> None:
         self._d.cleanup()
+
+
+def test_official_client_watch_stream_reports_410_after_compaction() -> None:
+    kubernetes = pytest.importorskip("kubernetes")
+    from kubernetes import client, config, watch
+
+    st = MemoryStorage()
+    with server(st) as srv:
+        api_client = config.new_client_from_config(srv.kubeconfig())
+        try:
+            v1 = client.CoreV1Api(api_client)
+            for i in range(3):
+                v1.create_namespaced_config_map("default", cm(f"c{i}"))
+            st.compact(st.revision())
+            stream = watch.Watch().stream(
+                v1.list_namespaced_config_map, "default", resource_version="1", timeout_seconds=5
+            )
+            with pytest.raises(kubernetes.client.ApiException) as info:
+                next(stream)
+            assert info.value.status == 410
+        finally:
+            api_client.close()
