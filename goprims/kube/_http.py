@@ -22,7 +22,10 @@ from goprims.kube._objects import (
     JSON,
 )
 from goprims.kube._params import truthy
+from goprims.kube._protobuf import ProtobufError, decode_object
 from goprims.kube.status import APIError
+
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 if TYPE_CHECKING:
     from goprims.kube.server import APIServer
@@ -103,13 +106,13 @@ class Handler(BaseHTTPRequestHandler):
         if not raw:
             return None
         ct = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ct == PROTOBUF and self.command in ("POST", "PUT"):
+            try:
+                return decode_object(raw)
+            except ProtobufError as err:
+                raise unsupported_media_type(ct, str(err)) from None
         if ct and not (ct.endswith("json") or ct.endswith("+json")) and ct != "*/*":
-            raise APIError(
-                415,
-                "UnsupportedMediaType",
-                f"the body of the request was in an unknown format - accepted media types "
-                f"include: application/json (got {ct})",
-            )
+            raise unsupported_media_type(ct)
         try:
             return json.loads(raw)
         except ValueError as err:
@@ -236,3 +239,15 @@ class Handler(BaseHTTPRequestHandler):
                 doc = None
             return doc if doc is not None else raise_error(page_not_found())
         return None
+
+
+def unsupported_media_type(content_type: str, why: str = "") -> APIError:
+    """415: a body in a format the server does not decode."""
+    detail = f": {why}" if why else ""
+    return APIError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types include: "
+        f"application/json, and {PROTOBUF} for ConfigMaps and Secrets (got {content_type}"
+        f"{detail})",
+    )
