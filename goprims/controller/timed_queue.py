@@ -13,7 +13,8 @@ the fault is more likely the controller's own network). The queue has three rule
   rescheduled ``wait`` seconds later.
 
 The rate is the one token bucket of the package (:class:`~goprims.workqueue.BucketRateLimiter`,
-asked with its non-reserving :meth:`~goprims.workqueue.BucketRateLimiter.allow`); the order is
+asked with its non-reserving :meth:`~goprims.workqueue.BucketRateLimiter.allow` and carried
+over a rate change by :meth:`~goprims.workqueue.BucketRateLimiter.carried_to`); the order is
 the one heap of delays (:class:`~goprims.workqueue.delay_heap.DelayHeap`).
 """
 
@@ -80,7 +81,7 @@ class RateLimitedTimedQueue(Generic[V]):
     def _new_limiter(self, qps: float) -> BucketRateLimiter | None:
         if qps <= 0:
             return None
-        return BucketRateLimiter(qps, self._burst, clock=self._clock)
+        return BucketRateLimiter(qps, self._burst, self._clock)
 
     @property
     def qps(self) -> float:
@@ -134,26 +135,24 @@ class RateLimitedTimedQueue(Generic[V]):
 
     def swap_limiter(self, qps: float) -> None:
         """Change the rate. Nothing happens if ``qps`` equals the current rate. ``qps <= 0``
-        stops processing. Otherwise a fresh bucket of ``burst`` tokens replaces the old one,
-        **drained** if the old one had no token: a swap never grants an extra token (the
-        old one's token, if it had one, is spent in the check, so there is never one more
-        than before)."""
+        stops processing. Otherwise a new bucket replaces the old one, holding the whole tokens
+        the old one had (:meth:`~goprims.workqueue.BucketRateLimiter.carried_to`; none when
+        processing was stopped): a swap never grants an extra token. With the default burst of
+        1 this is upstream's rule: an empty (or refilling) bucket gives an empty one."""
         if qps != qps:
             raise ValueError("RateLimitedTimedQueue.swap_limiter: qps is NaN")
         qps = float(qps)
         with self._lock:
             if qps == self._qps or (qps <= 0 and self._qps <= 0):
                 return
-            new = self._new_limiter(qps)
             old = self._limiter
-            if new is not None and (old is None or not old.allow()):
-                new.allow()  # the old bucket was empty: so is the new one (for burst 1)
-            self._limiter = new
+            if qps <= 0:
+                self._limiter = None
+            elif old is None:
+                self._limiter = BucketRateLimiter(qps, self._burst, self._clock, tokens=0.0)
+            else:
+                self._limiter = old.carried_to(qps)
             self._qps = qps
-
-    def _take_token_locked(self) -> bool:
-        limiter = self._limiter
-        return limiter is not None and limiter.allow()
 
     def try_process(self, fn: Callable[[TimedValue], tuple[bool, float]]) -> int:
         """Handle due values, earliest first, while the bucket has a token.
