@@ -70,6 +70,7 @@ class RateLimitedTimedQueue(Generic[V]):
         self._burst = int(burst)
         # Serialises try_process runs (upstream's limiterLock); taken before _lock, never after.
         self._processing = threading.Lock()
+        self._processor: int | None = None  # the thread holding _processing (reentry check)
         self._lock = threading.Lock()
         # Guarded by _lock. Invariants: every queued value is in _values and in _heap (due at its
         # process_at); a processed value is in _values but not in _heap.
@@ -164,38 +165,52 @@ class RateLimitedTimedQueue(Generic[V]):
         it was removed meanwhile. Stops when the queue is empty, the head is not due, or no
         token is left. An exception from ``fn`` propagates; the value stays queued as it was.
         Returns the number of calls of ``fn``.
+
+        ``fn`` may call :meth:`add`, :meth:`remove`, :meth:`swap_limiter`...; a nested
+        :meth:`try_process` from ``fn`` would wait for itself and raises :class:`RuntimeError`.
         """
+        me = threading.get_ident()
+        if self._processor == me:
+            raise RuntimeError("RateLimitedTimedQueue.try_process called from its own fn")
+        with self._processing:
+            self._processor = me
+            try:
+                return self._process_locked(fn)
+            finally:
+                self._processor = None
+
+    def _process_locked(self, fn: Callable[[TimedValue], tuple[bool, float]]) -> int:
+        """try_process's loop; ``_processing`` held."""
         calls = 0
         lock = self._lock
         heap = self._heap
         values = self._values
-        with self._processing:
-            while True:
-                with lock:
-                    head = heap.peek()
-                    if head is None:
-                        return calls
-                    value, due = head
-                    # Upstream takes the token before looking at the time; a head that is not
-                    # due costs no token here (a token is spent only on a call of fn).
-                    now = self._clock.now()
-                    if now < due:
-                        return calls
-                    limiter = self._limiter
-                    if limiter is None or not limiter.allow():
-                        return calls
-                    tv = values[value]
-                calls += 1
-                ok, wait = fn(tv)  # an exception leaves the value queued as it was
-                with lock:
-                    if values.get(value) is not tv:
-                        continue  # removed (or removed and added again) while fn ran
-                    if ok:
-                        heap.remove(value)  # processed: stays in _values
-                        continue
-                    wait = float(wait)
-                    if wait != wait:
-                        wait = 0.0
-                    at = max(now + wait, math.nextafter(now, math.inf))
-                    values[value] = tv._replace(process_at=at)
-                    heap.push(value, at)
+        while True:
+            with lock:
+                head = heap.peek()
+                if head is None:
+                    return calls
+                value, due = head
+                # Upstream takes the token before looking at the time; a head that is not
+                # due costs no token here (a token is spent only on a call of fn).
+                now = self._clock.now()
+                if now < due:
+                    return calls
+                limiter = self._limiter
+                if limiter is None or not limiter.allow():
+                    return calls
+                tv = values[value]
+            calls += 1
+            ok, wait = fn(tv)  # an exception leaves the value queued as it was
+            with lock:
+                if values.get(value) is not tv:
+                    continue  # removed (or removed and added again) while fn ran
+                if ok:
+                    heap.remove(value)  # processed: stays in _values
+                    continue
+                wait = float(wait)
+                if wait != wait:
+                    wait = 0.0
+                at = max(now + wait, math.nextafter(now, math.inf))
+                values[value] = tv._replace(process_at=at)
+                heap.push(value, at)
