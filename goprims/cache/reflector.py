@@ -165,7 +165,7 @@ class Reflector:
         """
         stop_ch = stop_chan(stop)
         first = self._watch_list(stop_ch) if self.use_watch_list else None
-        if first is None:
+        if first is None and not _stopped(stop_ch):
             self._list(stop_ch)
         if _stopped(stop_ch):
             if first is not None:
