@@ -152,7 +152,8 @@ def test_kubectl_get_watch_json_sees_changes_as_they_happen(
         proc.terminate()
         proc.wait(30)
         reader.join(30)
-        assert proc.stderr is not None
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
         proc.stderr.close()
 
 
