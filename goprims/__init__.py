@@ -106,6 +106,8 @@ _LAZY: dict[str, str] = {
     "QueueClosed": "goprims.scheduling",
     # the discovery module's public exceptions
     "AggregatorStopped": "goprims.discovery",
+    # the konfig module's public exceptions
+    "KonfigValueError": "goprims.konfig",
     # the framing module's public exceptions
     "JSONSyntaxError": "goprims.framing",
     "MalformedStream": "goprims.framing",
@@ -125,6 +127,7 @@ _SUBMODULES = frozenset(
         "context",
         "discovery",
         "framing",
+        "konfig",
         "maps",
         "pool",
         "quorum",
@@ -200,6 +203,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.framing import NoMatch as NoMatch
     from goprims.framing import ObjectTooLarge as ObjectTooLarge
     from goprims.framing import YAMLSyntaxError as YAMLSyntaxError
+    from goprims.konfig import KonfigValueError as KonfigValueError
     from goprims.maps import Map as Map
     from goprims.maps import NestedMap as NestedMap
     from goprims.maps import NotBranch as NotBranch

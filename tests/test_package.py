@@ -40,6 +40,7 @@ ABOVE_CORE = (
     "goprims.watch",
     "goprims.scheduling",
     "goprims.discovery",
+    "goprims.konfig",
 )
 
 
