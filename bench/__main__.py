@@ -3,6 +3,8 @@
 ``python -m bench``              print the table (median of ``--reps`` alternating runs)
 ``python -m bench --only chan``  one area
 ``python -m bench --report``     also run the sweeps and write docs/benchmarks.md and its PNG plots
+``python -m bench --soak N``     instead, the channel soak: N random operations from threads,
+                                 asyncio and trio tasks, checked by a model (bench/soak.py)
 
 An area whose module fails to import or to run, or that has not finished after
 ``--area-timeout`` seconds, is reported (on stderr, and in the written report) and the other
@@ -113,7 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds after which an area that has not finished is reported as hung",
     )
     ap.add_argument("--sweep-reps", type=int, default=5, help="repetitions per sweep point")
+    ap.add_argument(
+        "--soak",
+        type=int,
+        metavar="N",
+        help="run the channel soak for N operations instead (see bench/soak.py)",
+    )
+    ap.add_argument("--seed", type=int, default=1, help="the soak's random seed")
     args = ap.parse_args(argv)
+    if args.soak is not None:
+        from bench.soak import main as soak_main
+
+        return soak_main(args.soak, seed=args.seed)
 
     results: list[Result] = []
     figures: dict[str, dict[str, float]] = {}

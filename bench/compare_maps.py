@@ -177,17 +177,17 @@ def range_dict(size: int, walks: int) -> Callable[[], float]:
     return workload
 
 
-def update_map(n_threads: int, per_thread: int) -> Callable[[], float]:
+def compute_map(n_threads: int, per_thread: int) -> Callable[[], float]:
     def workload() -> float:
         m: Map[int, int] = Map({k: 0 for k in range(N_KEYS)})
-        update = m.update
+        compute = m.compute
 
         def incr(old: int | None, loaded: bool) -> tuple[int, int]:
             return (old or 0) + 1, 1
 
         def body(i: int) -> None:
             for j in range(per_thread):
-                update(j % N_KEYS, incr)
+                compute(j % N_KEYS, incr)
 
         return _threaded(n_threads, body)
 
@@ -284,9 +284,9 @@ def comparisons() -> list[Comparison]:
         ),
         Comparison(
             area="maps",
-            name="8 threads, update (read-modify-write), 1000 keys",
+            name="8 threads, compute (read-modify-write), 1000 keys",
             anchor="dict + threading.Lock",
-            subject=update_map(8, per // 2),
+            subject=compute_map(8, per // 2),
             baseline=update_locked_dict(8, per // 2),
             items=8 * (per // 2),
         ),

@@ -68,7 +68,7 @@ def test_map_load_or_store_hit(benchmark: Any) -> None:
     assert benchmark(run) == N
 
 
-def test_map_update_increment(benchmark: Any) -> None:
+def test_map_compute_increment(benchmark: Any) -> None:
     m: Map[int, int] = Map()
 
     def incr(old: int | None, loaded: bool) -> tuple[int, int]:
@@ -76,7 +76,7 @@ def test_map_update_increment(benchmark: Any) -> None:
 
     def run() -> None:
         for k in range(N):
-            m.update(k % 10, incr)
+            m.compute(k % 10, incr)
 
     benchmark(run)
     assert len(m) == 10

@@ -207,28 +207,28 @@ def test_clear_empties_the_map() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Map: the origin's update and copy_from
+# Map: compute (the origin's Update) and copy_from
 
 
-def test_update_stores_aborts_and_deletes() -> None:
+def test_compute_stores_aborts_and_deletes() -> None:
     m: Map[str, int] = Map()
-    assert m.update("n", lambda old, loaded: (1 if not loaded else (old or 0) + 1, 1))
-    assert m.update("n", lambda old, loaded: ((old or 0) + 1, 1))
+    assert m.compute("n", lambda old, loaded: (1 if not loaded else (old or 0) + 1, 1))
+    assert m.compute("n", lambda old, loaded: ((old or 0) + 1, 1))
     assert m["n"] == 2
-    assert not m.update("n", lambda old, loaded: (100, 0))
+    assert not m.compute("n", lambda old, loaded: (100, 0))
     assert m["n"] == 2
-    assert m.update("n", lambda old, loaded: (None, -1))
+    assert m.compute("n", lambda old, loaded: (None, -1))
     assert "n" not in m
 
 
-def test_update_deleting_a_missing_key_is_a_no_op_returning_false() -> None:
+def test_compute_deleting_a_missing_key_is_a_no_op_returning_false() -> None:
     m: Map[str, int | None] = Map()
-    assert not m.update("ghost", lambda old, loaded: (None, -1))
+    assert not m.compute("ghost", lambda old, loaded: (None, -1))
     assert "ghost" not in m
     assert len(m) == 0
 
 
-def test_update_passes_old_none_and_loaded_false_for_an_absent_key() -> None:
+def test_compute_passes_old_none_and_loaded_false_for_an_absent_key() -> None:
     m: Map[str, int | None] = Map()
     seen: list[tuple[Any, bool]] = []
 
@@ -236,31 +236,31 @@ def test_update_passes_old_none_and_loaded_false_for_an_absent_key() -> None:
         seen.append((old, loaded))
         return None, 0
 
-    m.update("a", fn)
+    m.compute("a", fn)
     m.store("a", None)
-    m.update("a", fn)
+    m.compute("a", fn)
     assert seen == [(None, False), (None, True)]
 
 
-def test_update_rejects_an_unknown_op_and_changes_nothing() -> None:
+def test_compute_rejects_an_unknown_op_and_changes_nothing() -> None:
     m = Map({"a": 1})
     with pytest.raises(ValueError, match="op must be"):
-        m.update("a", lambda old, loaded: (5, 2))
+        m.compute("a", lambda old, loaded: (5, 2))
     assert m["a"] == 1
 
 
-def test_update_propagates_an_exception_from_fn_and_changes_nothing() -> None:
+def test_compute_propagates_an_exception_from_fn_and_changes_nothing() -> None:
     m = Map({"a": 1})
 
     def boom(old: int | None, loaded: bool) -> tuple[int, int]:
         raise LookupError("from fn")
 
     with pytest.raises(LookupError, match="from fn"):
-        m.update("a", boom)
+        m.compute("a", boom)
     assert m.snapshot() == {"a": 1}
 
 
-def test_update_calls_fn_again_when_the_key_changed_meanwhile() -> None:
+def test_compute_calls_fn_again_when_the_key_changed_meanwhile() -> None:
     m = Map({"a": 1})
     seen: list[int | None] = []
 
@@ -270,12 +270,12 @@ def test_update_calls_fn_again_when_the_key_changed_meanwhile() -> None:
             m.store("a", 10)  # a concurrent writer, simulated: fn may use the map
         return (old or 0) + 1, 1
 
-    assert m.update("a", fn)
+    assert m.compute("a", fn)
     assert seen == [1, 10]
     assert m["a"] == 11
 
 
-def test_update_retries_when_an_absent_key_appears_meanwhile() -> None:
+def test_compute_retries_when_an_absent_key_appears_meanwhile() -> None:
     m: Map[str, int] = Map()
     seen: list[tuple[int | None, bool]] = []
 
@@ -285,7 +285,7 @@ def test_update_retries_when_an_absent_key_appears_meanwhile() -> None:
             m.store("a", 5)
         return (old or 0) + 1, 1
 
-    assert m.update("a", fn)
+    assert m.compute("a", fn)
     assert seen == [(None, False), (5, True)]
     assert m["a"] == 6
 
@@ -425,7 +425,7 @@ def test_a_published_snapshot_dict_is_never_mutated() -> None:
     m.store(3, 33)  # revives an expunged entry through the dirty map
     m.load(100)
     m.load(100)
-    m.update(5, lambda old, loaded: (55, 1))
+    m.compute(5, lambda old, loaded: (55, 1))
     m.pop(6)
     m.clear()
     m.copy_from({1: 1})
@@ -451,13 +451,13 @@ def test_store_after_delete_and_rebuild_revives_the_expunged_key() -> None:
 
 
 @pytest.mark.usefixtures("fast_switching")
-def test_update_from_eight_threads_counts_exactly() -> None:
+def test_compute_from_eight_threads_counts_exactly() -> None:
     m: Map[str, int] = Map()
     n_threads, n_incr = 8, 10_000
 
     def work(_: int) -> None:
         for _ in range(n_incr):
-            m.update("counter", lambda old, loaded: ((old or 0) + 1, 1))
+            m.compute("counter", lambda old, loaded: ((old or 0) + 1, 1))
 
     run_threads(n_threads, work)
     assert m["counter"] == n_threads * n_incr
@@ -921,3 +921,33 @@ def test_a_nested_map_pickled_before_the_module_split_still_loads() -> None:
     nm = pickle.loads(old)
     assert isinstance(nm, NestedMap)
     assert nm.load("a", "b") == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Map.update is the standard MutableMapping merge
+
+
+def test_update_merges_a_mapping_pairs_and_keywords_like_dict_update() -> None:
+    m: Map[str, int] = Map({"a": 1, "b": 2})
+    m.update({"b": 20, "c": 3})
+    m.update([("d", 4)])
+    m.update(e=5)
+    m.update(Map({"f": 6}))
+    want = {"a": 1, "b": 20, "c": 3, "d": 4, "e": 5, "f": 6}
+    assert m == want
+    assert len(m) == len(want)
+
+
+def test_update_with_a_key_and_a_function_is_rejected_and_changes_nothing() -> None:
+    m: Map[str, int] = Map({"n": 1})
+    with pytest.raises(TypeError):
+        m.update("n", lambda old, loaded: (2, 1))  # type: ignore[call-overload]
+    assert m == {"n": 1}
+    assert m.compute("n", lambda old, loaded: ((old or 0) + 1, 1))
+    assert m["n"] == 2
+
+
+def test_compute_reports_its_own_name_for_a_bad_op() -> None:
+    m: Map[str, int] = Map()
+    with pytest.raises(ValueError, match=r"Map\.compute"):
+        m.compute("a", lambda old, loaded: (1, 7))

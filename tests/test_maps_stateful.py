@@ -141,8 +141,13 @@ class MapMachine(RuleBasedStateMachine):
         if expect:
             del self.model[k]
 
+    @rule(pairs=st.dictionaries(keys, st.integers(0, 9), max_size=4))
+    def update(self, pairs: dict[int, int]) -> None:
+        self.m.update(pairs)  # the standard MutableMapping merge
+        self.model.update(pairs)
+
     @rule(k=keys, op=ops, delta=st.integers(-1, 2))
-    def update(self, k: int, op: int, delta: int) -> None:
+    def compute(self, k: int, op: int, delta: int) -> None:
         calls: list[tuple[Any, bool]] = []
 
         def fn(old: int | None, loaded: bool) -> tuple[int, int]:
@@ -152,7 +157,7 @@ class MapMachine(RuleBasedStateMachine):
         present = k in self.model
         old = self.model.get(k)
         expect = op == 1 or (op == -1 and present)
-        assert self.m.update(k, fn) == expect
+        assert self.m.compute(k, fn) == expect
         assert calls == [(old, present)]  # single-threaded: exactly one call
         if op == 1:
             self.model[k] = (old or 0) + delta

@@ -29,6 +29,7 @@ CORE = {
     "goprims.pool",
     "goprims.maps",
     "goprims.backoff",
+    "goprims.stop",
     "goprims.maps.sync_map",
     "goprims.maps.nested_map",
     "goprims._waiter",

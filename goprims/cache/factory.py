@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from goprims.cache.shared_informer import SharedIndexInformer, wait_for_cache_sync
 from goprims.chan import Chan, go
+from goprims.stop import Stop
 
 __all__ = ["SharedInformerFactory"]
 
@@ -42,7 +42,7 @@ class SharedInformerFactory:
                 self._informers[name] = inf
             return inf
 
-    def start(self, stop: Any) -> None:
+    def start(self, stop: Stop) -> None:
         """Run every informer that is not running yet; returns at once. No-op after shutdown."""
         with self._lock:
             if self._shutting_down:
@@ -54,7 +54,7 @@ class SharedInformerFactory:
                 self._started[name] = done
                 go(_run_then_close, inf, stop, done)
 
-    def wait_for_cache_sync(self, stop: Any, timeout: float | None = None) -> dict[str, bool]:
+    def wait_for_cache_sync(self, stop: Stop, timeout: float | None = None) -> dict[str, bool]:
         """Wait for every started informer to sync; ``{name: synced}`` (False if stop closed)."""
         with self._lock:
             started = {name: self._informers[name] for name in self._started}
@@ -73,7 +73,7 @@ class SharedInformerFactory:
             done.recv_ok()
 
 
-def _run_then_close(inf: SharedIndexInformer, stop: Any, done: Chan[None]) -> None:
+def _run_then_close(inf: SharedIndexInformer, stop: Stop, done: Chan[None]) -> None:
     try:
         inf.run(stop)
     finally:

@@ -17,7 +17,8 @@ list's resourceVersion and applies every event to the store. Its resourceVersion
 doubling with full jitter (each wait is ``d + random() * d``) up to 30 s, reset to 0.8 s after
 2 minutes without a backoff (the package's one :class:`~goprims.backoff.Backoff`, re-exported
 here). ``stop`` is a :class:`~goprims.chan.Chan` closed by the caller, or a
-:class:`~goprims.context.Context`. Time is read from the injectable clock.
+:class:`~goprims.context.Context` (:data:`goprims.stop.Stop`). Time is read from the injectable
+clock.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from goprims import clock as _clock
 from goprims.backoff import Backoff, sleep
 from goprims.cache.keys import CacheKeyError, object_resource_version
 from goprims.chan import Chan, Recv, go, select
+from goprims.stop import Stop, stop_chan
 from goprims.watch import (
     EventType,
     ListerWatcher,
@@ -61,19 +63,6 @@ class ReflectorStore(Protocol):
 
     def resync(self) -> None:
         """Re-deliver the current contents (periodic resync)."""
-
-
-def stop_chan(stop: Any) -> Chan[Any]:
-    """The channel that closes on stop: ``stop`` itself if it is a Chan, ``stop.done()`` for a
-    Context. Anything else raises :class:`TypeError`."""
-    if isinstance(stop, Chan):
-        return stop
-    done = getattr(stop, "done", None)
-    if callable(done):
-        ch = done()
-        if isinstance(ch, Chan):
-            return ch
-    raise TypeError(f"stop must be a Chan or a Context, not {type(stop).__name__}")
 
 
 def _stopped(stop: Chan[Any]) -> bool:
@@ -132,7 +121,7 @@ class Reflector:
 
     # ---------------------------------------------------------------- run
 
-    def run(self, stop: Any) -> None:
+    def run(self, stop: Stop) -> None:
         """``list_and_watch`` until ``stop`` closes, backing off between rounds."""
         stop_ch = stop_chan(stop)
         while not _stopped(stop_ch):
@@ -143,7 +132,7 @@ class Reflector:
             if not self.backoff.wait(stop_ch):
                 return
 
-    def list_and_watch(self, stop: Any) -> None:
+    def list_and_watch(self, stop: Stop) -> None:
         """List, then watch until ``stop`` closes or the watch ends (see the module docstring).
 
         Raises list errors (other than expiry, which is retried at once with a consistent read)

@@ -19,6 +19,7 @@ Synchronisation state is exposed both as predicates (``has_synced()``) and as ch
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -28,9 +29,16 @@ from goprims import clock as _clock
 from goprims.cache.delta_fifo import DeltaFIFO, Deltas, FIFOClosed
 from goprims.cache.handlers import ResourceEventHandler, process_deltas
 from goprims.cache.keys import deletion_handling_meta_namespace_key_func
-from goprims.cache.reflector import Backoff, Reflector, _resource_version, stop_chan
+from goprims.cache.notifications import (
+    AddNotification,
+    DeleteNotification,
+    Notification,
+    UpdateNotification,
+)
+from goprims.cache.reflector import Backoff, Reflector, _resource_version
 from goprims.cache.store import Indexer
-from goprims.chan import Chan, Recv, after, go, select
+from goprims.chan import Chan, ChanClosed, Recv, after, go, select
+from goprims.stop import Stop, stop_chan
 from goprims.watch import ListerWatcher
 
 __all__ = [
@@ -81,7 +89,7 @@ class _Registration:
         self.resync_period = resync_period
         self.next_resync = informer._clock.now() + resync_period
         self._informer = informer
-        self._buf: Chan[tuple[Any, ...]] = Chan(None)  # pending notifications, in order
+        self._buf: Chan[Notification] = Chan(None)  # pending notifications, in order
         self._lock = threading.Lock()
         self._initial_pending = 0  # initial-list adds queued and not yet handled; under _lock
         self._synced: Chan[None] = Chan()  # closed once has_synced() is true
@@ -108,14 +116,12 @@ class _Registration:
             ):
                 self._synced.close()
 
-    def _add(self, note: tuple[Any, ...]) -> None:
-        if note[0] == "add" and note[2]:
+    def _add(self, note: Notification) -> None:
+        if isinstance(note, AddNotification) and note.is_in_initial_list:
             with self._lock:
                 self._initial_pending += 1
-        try:
+        with contextlib.suppress(ChanClosed):  # the handler was removed meanwhile
             self._buf.send(note)
-        except Exception:  # the buffer was closed: the handler was removed meanwhile
-            pass
 
     def _run(self) -> None:
         try:
@@ -126,28 +132,24 @@ class _Registration:
         finally:
             self._done.close()
 
-    def _dispatch(self, note: tuple[Any, ...]) -> None:
-        kind = note[0]
+    def _dispatch(self, note: Notification) -> None:
         try:
-            if kind == "add":
-                self.handler.on_add(note[1], note[2])
-            elif kind == "update":
-                self.handler.on_update(note[1], note[2])
-            else:
-                self.handler.on_delete(note[1])
+            note.deliver(self.handler)
         except Exception:
-            log.exception("event handler %r failed on %s; notification skipped", self.handler, kind)
-        if kind == "add" and note[2]:
+            log.exception(
+                "event handler %r failed on %s; notification skipped",
+                self.handler,
+                type(note).__name__,
+            )
+        if isinstance(note, AddNotification) and note.is_in_initial_list:
             with self._lock:
                 self._initial_pending -= 1
             self._check_synced()
 
     def _stop(self, drop_pending: bool) -> None:
         self._stopping = drop_pending
-        try:
+        with contextlib.suppress(ChanClosed):  # already closed by an earlier stop
             self._buf.close()
-        except Exception:
-            pass
 
 
 class SharedIndexInformer:
@@ -294,7 +296,7 @@ class SharedIndexInformer:
                     if self._listeners_running:
                         go(reg._run)
                 for item in self._indexer.list():
-                    reg._add(("add", item, True))
+                    reg._add(AddNotification(item, True))
         reg._check_synced()
         return reg
 
@@ -311,7 +313,7 @@ class SharedIndexInformer:
 
     # ---------------------------------------------------------------- the delta sink
 
-    def _distribute(self, note: tuple[Any, ...], sync: bool) -> None:
+    def _distribute(self, note: Notification, sync: bool) -> None:
         with self._listeners_lock:
             for reg, due in self._listeners.items():
                 if due or not sync:
@@ -319,16 +321,16 @@ class SharedIndexInformer:
 
     def on_add(self, obj: Any, is_in_initial_list: bool) -> None:
         """Informer-internal: distribute an add."""
-        self._distribute(("add", obj, is_in_initial_list), False)
+        self._distribute(AddNotification(obj, is_in_initial_list), False)
 
     def on_update(self, old: Any, new: Any) -> None:
         """Informer-internal: distribute an update (a resync if the version did not change)."""
         rv_old, rv_new = _resource_version(old), _resource_version(new)
-        self._distribute(("update", old, new), bool(rv_old) and rv_old == rv_new)
+        self._distribute(UpdateNotification(old, new), bool(rv_old) and rv_old == rv_new)
 
     def on_delete(self, obj: Any) -> None:
         """Informer-internal: distribute a delete."""
-        self._distribute(("delete", obj), False)
+        self._distribute(DeleteNotification(obj), False)
 
     def _handle_deltas(self, deltas: Deltas, is_in_initial_list: bool) -> None:
         with self._block_deltas:
@@ -361,7 +363,7 @@ class SharedIndexInformer:
 
     # ---------------------------------------------------------------- run
 
-    def run(self, stop: Any) -> None:
+    def run(self, stop: Stop) -> None:
         """Run until ``stop`` (a Chan the caller closes, or a Context) is done. Blocks."""
         stop_ch = stop_chan(stop)
         with self._started_lock:
@@ -461,7 +463,7 @@ SYNCED_POLL_PERIOD = 0.1  # client-go's syncedPollPeriod, for plain callables
 
 
 def wait_for_cache_sync(
-    stop: Any, *syncs: Chan[Any] | Callable[[], bool], timeout: float | None = None
+    stop: Stop, *syncs: Chan[Any] | Callable[[], bool], timeout: float | None = None
 ) -> bool:
     """Wait until every one of ``syncs`` reports synced; False if ``stop`` closes first.
 

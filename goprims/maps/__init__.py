@@ -3,8 +3,9 @@
 in :mod:`goprims.maps.nested_map`), both re-exported here.
 
 :class:`Map` follows Go's ``sync.Map`` (the Go 1.9-1.23 design) and adds the origin's
-``update`` (a per-key read-modify-write), ``clear`` and ``copy_from``, plus the
-:class:`~collections.abc.MutableMapping` face Python code expects.
+Update as :meth:`Map.compute` (a per-key read-modify-write), ``clear`` and ``copy_from``, plus
+the :class:`~collections.abc.MutableMapping` face Python code expects (``update`` included, with
+its standard meaning).
 
 How :class:`Map` is built, and why it suits CPython:
 

@@ -1,8 +1,9 @@
 """``Map``: a copy-on-write port of Go's ``sync.Map``.
 
 :class:`Map` follows Go's ``sync.Map`` (the Go 1.9-1.23 design) and adds the origin's
-``update`` (a per-key read-modify-write), ``clear`` and ``copy_from``, plus the
-:class:`~collections.abc.MutableMapping` face Python code expects.
+Update as :meth:`Map.compute` (a per-key read-modify-write), ``clear`` and ``copy_from``, plus
+the :class:`~collections.abc.MutableMapping` face Python code expects (``update`` included, with
+its standard meaning).
 
 How :class:`Map` is built, and why it suits CPython:
 
@@ -87,7 +88,9 @@ class Map(MutableMapping[K, V]):
     Every write takes the map's lock for a few dictionary operations; user code never runs under
     that lock, except the keys' own ``__hash__``/``__eq__`` (which must not use the map).
 
-    Every operation is atomic (linearizable). :meth:`range` and iteration are weakly consistent
+    Every operation is atomic (linearizable), except ``update(other)``, the standard
+    :class:`~collections.abc.MutableMapping` merge, which stores ``other``'s pairs one at a time
+    (use :meth:`copy_from` for an atomic replace). :meth:`range` and iteration are weakly consistent
     (see :meth:`range`); :meth:`snapshot`, ``keys()``, ``values()``, ``items()`` and ``repr``
     are consistent point-in-time copies. ``len(m)`` is exact and O(1).
 
@@ -288,7 +291,7 @@ class Map(MutableMapping[K, V]):
         one of several racing callers for an absent key stores; all others get its value with
         ``loaded=True``. Lock-free when the key is present in the read snapshot. The value is
         always built by the caller, even when it is not stored (Go's contract); use
-        :meth:`update` to compute a value only when it is needed.
+        :meth:`compute` to compute a value only when it is needed.
         """
         m, _ = self._read
         e = m.get(key)
@@ -426,14 +429,12 @@ class Map(MutableMapping[K, V]):
 
     # ---- the origin's extensions ----
 
-    def update(  # type: ignore[override]
-        self, key: K, fn: Callable[[V | None, bool], tuple[V | None, int]]
-    ) -> bool:
+    def compute(self, key: K, fn: Callable[[V | None, bool], tuple[V | None, int]]) -> bool:
         """Atomically read-modify-write one key; return True if a change was applied.
 
         ``fn(old, loaded)`` gets the current value and whether the key is present (``(None,
         False)`` when absent) and returns ``(new, op)``: ``op`` is ``1`` to store ``new``, ``0``
-        to abort (update returns False) or ``-1`` to delete the key (``new`` is then ignored).
+        to abort (compute returns False) or ``-1`` to delete the key (``new`` is then ignored).
         Deleting an absent key is a no-op returning False.
 
         ``fn`` runs outside the map's lock and **may be called more than once**: if another
@@ -446,8 +447,10 @@ class Map(MutableMapping[K, V]):
         Raises ValueError if ``op`` is not 1, 0 or -1; an exception raised by ``fn`` propagates
         and nothing is changed.
 
-        This is ``Map.update``; it is not ``dict.update`` (use :meth:`copy_from` to replace the
-        contents, or a loop of :meth:`store` to merge).
+        This is the origin's ``Map.Update``, named ``compute`` (as Java's ``Map.compute``) so that
+        ``update`` keeps the standard mapping meaning: ``m.update(other)`` stores each pair of
+        ``other`` (and of keyword arguments) in turn, each store atomic but not the whole merge;
+        :meth:`copy_from` replaces the contents atomically.
         """
         while True:
             m, amended = self._read
@@ -481,7 +484,7 @@ class Map(MutableMapping[K, V]):
                 return False
             if op != -1:
                 raise ValueError(
-                    f"Map.update: op must be 1 (store), 0 (abort) or -1 (delete), got {op!r}"
+                    f"Map.compute: op must be 1 (store), 0 (abort) or -1 (delete), got {op!r}"
                 )
             if not loaded:
                 return False
