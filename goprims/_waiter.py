@@ -1,15 +1,18 @@
 """The waiter core: the one mechanism by which every blocking goprims primitive parks and wakes.
 
-A blocking operation that cannot complete at once creates a *waiter*, puts it (wrapped in an
-entry of its own) on the primitive's wait queue under the primitive's lock, releases the lock and
-waits. Another party later completes the operation on the waiter's behalf and *fires* it:
+A blocking operation that cannot complete at once creates a *waiter*, parks it (in an entry of
+its own, :class:`Parked`) on one of the primitive's :class:`WaitQueue` s under the primitive's
+lock, releases the lock and waits. Another party later completes the operation on the waiter's
+behalf and *fires* it:
 
-1. ``w.try_claim()`` -- an atomic test-and-set (a non-blocking ``lock.acquire``). Exactly one
+1. it *claims* the waiter -- an atomic test-and-set (a non-blocking ``lock.acquire``). Exactly one
    party ever claims a waiter: a firer, or the waiter itself when it times out or is cancelled.
-   A waiter registered on several queues (``select``) is thus completed by one case only.
+   A waiter registered on several queues (``select``) is thus completed by one case only. The
+   claim happens inside :class:`WaitQueue` (``pop_live``, ``claim``, ``claim_all``,
+   ``claim_where``), the only place that claims for a firer;
 2. the firer records the outcome on the waiter (``index``, ``value``, ``ok``) while it still
    holds the primitive's lock, and
-3. calls ``w.wake()`` after releasing that lock (never wake while holding a lock).
+3. wakes it after releasing that lock (:func:`wake_all`; never wake while holding a lock).
 
 Three kinds of waiter share that interface, one per world:
 
@@ -32,13 +35,22 @@ caller uses the recorded outcome. Thus nothing is lost and nothing is done twice
   cancel at the next checkpoint, since its cancellation is level-triggered). Under asyncio the
   task's cancel request is withdrawn with ``Task.uncancel()`` (Python >= 3.11), exactly as if the
   cancel had arrived a moment later, after the call returned.
+
+**One body for every world.** A blocking operation is written once, as a generator (a
+:data:`Blocking`) that takes a ``new_waiter`` factory, does the operation under the primitive's
+lock, and, when it must wait, yields ``(waiter, timeout, withdraw)`` once per wait and is sent
+whether the waiter was fired. :func:`block` drives it in a thread (with :class:`ThreadWaiter`);
+:func:`async_block` in an asyncio or trio task (with :func:`async_waiter`), adding trio's
+checkpoints. The sync and async twins of a primitive are then two one-line drivers of the same
+body and cannot drift apart.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections import OrderedDict
+from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sniffio
 
@@ -48,12 +60,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AsyncioWaiter",
+    "Blocking",
+    "Park",
+    "Parked",
     "ThreadWaiter",
     "TrioWaiter",
+    "WaitQueue",
     "Waiter",
+    "async_block",
     "async_library",
     "async_waiter",
+    "block",
+    "wake_all",
 ]
+
+T = TypeVar("T")
 
 _allocate_lock = threading.Lock
 _get_ident = threading.get_ident
@@ -132,6 +153,12 @@ class Waiter:
 
     def try_claim(self) -> bool:
         """Atomically claim the waiter. True for exactly one caller, ever."""
+        return self._claim.acquire(False)
+
+    def cancel(self) -> bool:
+        """The waiting party gives up: claim the waiter for itself so that no firer can
+        complete it. True if that worked (nothing happened); False if a firer claimed it first
+        (the operation completed, or is being completed: wait for the wake)."""
         return self._claim.acquire(False)
 
     def claimed(self) -> bool:
@@ -352,3 +379,241 @@ async def cancel_shielded_checkpoint() -> None:
     """Trio's exit checkpoint: let other tasks run without undoing a completed operation."""
     if in_trio():
         await trio_lowlevel().cancel_shielded_checkpoint()
+
+
+# ----------------------------------------------------------------------------------- wait queues
+
+
+class Parked:
+    """One party parked on one :class:`WaitQueue`: its ``waiter`` and what the owner needs to
+    complete it. ``value`` is what the party brings or asks for (a send's value, a semaphore
+    request's ``n``, a pool task, a worker record); ``index`` tells apart several entries of one
+    waiter (a ``select`` case's index). A waiter parked on several queues (or twice on one) has
+    one entry per registration; entries compare by identity."""
+
+    __slots__ = ("index", "value", "waiter")
+
+    def __init__(self, waiter: Waiter, value: Any = None, index: int = 0) -> None:
+        self.waiter = waiter
+        self.value = value
+        self.index = index
+
+    def __repr__(self) -> str:
+        state = "claimed" if self.waiter.claimed() else "live"
+        return f"<Parked {state} index={self.index} value={self.value!r}>"
+
+
+class WaitQueue(OrderedDict[Parked, None]):
+    """The parked parties of one blocking primitive (Go's ``waitq``, trio's ``ParkingLot``).
+
+    **Contract.** The owner guards the queue with its own lock (``lock``) and calls every method
+    below with that lock held, except :meth:`withdrawer`'s closure, which takes it. A blocking
+    operation:
+
+    1. under the lock, finds it cannot complete, ``e = q.park(new_waiter(), value)``, and
+       releases the lock;
+    2. waits: ``w.wait(timeout, q.withdrawer(e))`` (or yields ``(w, timeout, q.withdrawer(e))``
+       from a :data:`Blocking` body). False means it timed out or was cancelled and withdrew
+       (nothing happened); True means a firer completed it and recorded the outcome on ``w``.
+
+    A party that makes progress possible (a sender, a release, a close), under the lock:
+
+    1. takes the parties to complete: :meth:`pop_live` (the next one, FIFO; ``last=True``: LIFO),
+       :meth:`claim` (a given one, e.g. the head seen by :meth:`peek_live` if it fits),
+       :meth:`claim_where` (those a predicate accepts) or :meth:`claim_all`. Each returns only
+       entries whose waiter *it* claimed, removed from the queue: a waiter claimed elsewhere (a
+       ``select`` completed on another channel, a party timing out) is skipped and dropped;
+    2. records the outcome on each claimed ``entry.waiter`` (``index``, ``value``, ``ok``);
+    3. releases the lock, then :func:`wake_all` (or ``entry.waiter.wake()``).
+
+    A claimed party is never woken twice and never both completed and timed out. The queue is an
+    ``OrderedDict`` of entries (so ``len(q)``/``bool(q)`` cost what a dict's do); iterate it to
+    inspect entries, mutate it only through these methods.
+    """
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Any) -> None:
+        OrderedDict.__init__(self)
+        self.lock = lock  # the owner's lock, which guards this queue
+
+    def park(self, waiter: Waiter, value: Any = None, index: int = 0) -> Parked:
+        """Append a new entry for ``waiter`` (FIFO) and return it. Lock held."""
+        e = Parked(waiter, value, index)
+        self[e] = None
+        return e
+
+    def remove(self, entry: Parked) -> bool:
+        """Take ``entry`` out if it is still queued; True if it was. Lock held."""
+        return self.pop(entry, _MISSING) is not _MISSING
+
+    def withdrawer(self, entry: Parked) -> Callable[[], None]:
+        """The ``withdraw`` callable for ``entry``'s wait: take the lock, :meth:`remove`."""
+        lock = self.lock
+
+        def withdraw() -> None:
+            with lock:
+                self.pop(entry, None)
+
+        return withdraw
+
+    def pop_live(self, last: bool = False) -> Parked | None:
+        """Claim and remove the oldest (``last``: the newest) entry whose waiter is unclaimed,
+        dropping the claimed-elsewhere ones before it; None if there is none. Lock held."""
+        popitem = self.popitem
+        while self:
+            e = popitem(last)[0]
+            if e.waiter._claim.acquire(False):
+                return e
+        return None
+
+    def peek_live(self) -> Parked | None:
+        """The oldest entry whose waiter is unclaimed (not claimed: it may still withdraw; use
+        :meth:`claim`), dropping claimed-elsewhere entries at the head. Lock held."""
+        while self:
+            e = next(iter(self))
+            if not e.waiter._claim.locked():
+                return e
+            del self[e]
+        return None
+
+    def claim(self, entry: Parked) -> bool:
+        """Remove ``entry`` and claim its waiter; False if the waiter was claimed elsewhere
+        (it is withdrawing: skip it). Lock held."""
+        self.pop(entry, None)
+        return entry.waiter._claim.acquire(False)
+
+    def claim_all(self) -> list[Parked]:
+        """Claim every entry whose waiter is unclaimed, in order, and empty the queue. Lock held."""
+        claimed = [e for e in self if e.waiter._claim.acquire(False)]
+        self.clear()
+        return claimed
+
+    def claim_where(self, accept: Callable[[Parked], bool]) -> list[Parked]:
+        """Claim and remove, in order, the live entries ``accept(entry)`` is true for; drop the
+        claimed-elsewhere ones; keep the rest in place. Lock held."""
+        claimed: list[Parked] = []
+        for e in list(self):
+            if e.waiter._claim.locked():
+                del self[e]
+            elif accept(e):
+                del self[e]
+                if e.waiter._claim.acquire(False):
+                    claimed.append(e)
+        return claimed
+
+    def has_live(self, other_than: Waiter | None = None) -> bool:
+        """Is some party other than ``other_than`` parked and unclaimed? Drops the claimed
+        entries it meets. Lock held."""
+        stale = []
+        found = False
+        for e in self:
+            w = e.waiter
+            if w is other_than:
+                continue
+            if w._claim.locked():
+                stale.append(e)
+                continue
+            found = True
+            break
+        for e in stale:
+            del self[e]
+        return found
+
+    def __repr__(self) -> str:
+        return f"<WaitQueue parked={len(self)}>"
+
+
+_MISSING: Any = object()
+
+
+def wake_all(entries: Iterable[Parked]) -> None:
+    """Wake the waiters of ``entries`` (claimed by the caller). Call with no lock held."""
+    for e in entries:
+        e.waiter.wake()
+
+
+# ------------------------------------------------------------------ one body for every world
+
+Park = tuple[Waiter, "float | None", Callable[[], None]]
+"""What a blocking body yields to wait: ``(waiter, timeout or None, withdraw)``."""
+
+Blocking = Generator[Park, bool, T]
+"""A blocking operation written once: it yields a :data:`Park` for each wait and is sent
+whether the waiter fired (True) or withdrew after its timeout (False); its return value is the
+operation's result. It creates its waiters with the ``new_waiter`` factory it was given, so the
+same body serves threads (:func:`block`) and async tasks (:func:`async_block`). An exception
+raised during a wait (a cancellation, ``KeyboardInterrupt``) is thrown into the body at its
+``yield`` (so it can clean up) and propagates. A weighted gate, in full::
+
+    def _taking(self, n, timeout, new_waiter) -> Blocking[None]:
+        with self._lock:
+            if self._free >= n and not self._waiters:
+                self._free -= n
+                return
+            e = self._waiters.park(new_waiter(), n)   # a WaitQueue(self._lock)
+        if not (yield e.waiter, timeout, self._waiters.withdrawer(e)):
+            raise TimeoutError("not granted in time")  # withdrew: nothing was taken
+
+    def take(self, n, timeout=None):
+        block(self._taking(n, timeout, ThreadWaiter))
+
+    async def async_take(self, n, timeout=None):
+        await async_block(self._taking(n, timeout, async_waiter))
+
+    def give(self, n):      # the firer: claim under the lock, record, wake after it
+        with self._lock:
+            self._free += n
+            woken = []
+            while (e := self._waiters.peek_live()) and e.value <= self._free:
+                if self._waiters.claim(e):
+                    self._free -= e.value
+                    woken.append(e)
+        wake_all(woken)
+"""
+
+
+def block(steps: Blocking[T]) -> T:
+    """Run a blocking body in the calling thread (its waiters: :class:`ThreadWaiter`)."""
+    try:
+        w, timeout, withdraw = next(steps)
+        while True:
+            try:
+                woken = w.wait(timeout, withdraw)  # type: ignore[attr-defined]
+            except BaseException as exc:
+                steps.throw(exc)
+                raise
+            w, timeout, withdraw = steps.send(woken)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+async def async_block(steps: Blocking[T]) -> T:
+    """Run a blocking body in an asyncio or trio task (its waiters: :func:`async_waiter`).
+
+    Under trio the call is a checkpoint either way: a cancelled task raises before the body
+    starts, and a body that completes without waiting still lets other tasks run (without
+    undoing the completed operation), as trio's own primitives do.
+    """
+    trio = in_trio()
+    if trio:
+        await trio_lowlevel().checkpoint_if_cancelled()
+    try:
+        w, timeout, withdraw = next(steps)
+    except StopIteration as done:
+        if trio:
+            await trio_lowlevel().cancel_shielded_checkpoint()
+        result: T = done.value
+        return result
+    try:
+        while True:
+            try:
+                woken = await w.wait(timeout, withdraw)  # type: ignore[attr-defined]
+            except BaseException as exc:
+                steps.throw(exc)
+                raise
+            w, timeout, withdraw = steps.send(woken)
+    except StopIteration as done:
+        result = done.value
+        return result

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from random import random, shuffle
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -43,13 +43,16 @@ import sniffio
 
 from goprims import clock as _clock
 from goprims._waiter import (
+    Parked,
     ThreadWaiter,
     TrioWaiter,
     Waiter,
+    WaitQueue,
     async_waiter,
     cancel_shielded_checkpoint,
     checkpoint_if_cancelled,
     trio_lowlevel,
+    wake_all,
 )
 
 __all__ = [
@@ -99,44 +102,6 @@ def _bind_trio_ll() -> Any:
     return _trio_ll
 
 
-class _Entry:
-    """A parked party on one channel queue: its waiter, its select case index, a send's value."""
-
-    __slots__ = ("index", "value", "waiter")
-
-    def __init__(self, waiter: Waiter, index: int, value: Any) -> None:
-        self.waiter = waiter
-        self.index = index
-        self.value = value
-
-
-def _pop_live(q: OrderedDict[_Entry, None]) -> _Entry | None:
-    """Pop the first entry whose waiter we could claim (dropping stale ones). Lock held."""
-    while q:
-        e = q.popitem(last=False)[0]
-        if e.waiter.try_claim():
-            return e
-    return None
-
-
-def _has_live(q: OrderedDict[_Entry, None], me: Waiter) -> bool:
-    """Is some party other than ``me`` parked and claimable? Lock held."""
-    stale = []
-    found = False
-    for e in q:
-        w = e.waiter
-        if w is me:
-            continue
-        if w.claimed():
-            stale.append(e)
-            continue
-        found = True
-        break
-    for e in stale:
-        del q[e]
-    return found
-
-
 class Chan(Generic[T]):
     """A Go channel.
 
@@ -160,8 +125,8 @@ class Chan(Generic[T]):
         self._cap = _UNBOUNDED if cap is None else cap
         self._lock = threading.Lock()
         self._buf: deque[T] = deque()
-        self._recvq: OrderedDict[_Entry, None] = OrderedDict()  # parked receivers, FIFO
-        self._sendq: OrderedDict[_Entry, None] = OrderedDict()  # parked senders, FIFO
+        self._recvq = WaitQueue(self._lock)  # parked receivers, FIFO
+        self._sendq = WaitQueue(self._lock)  # parked senders (entry value: what they send), FIFO
         self._closed = False
 
     # ------------------------------------------------------------------ introspection
@@ -193,7 +158,7 @@ class Chan(Generic[T]):
             raise ChanClosed("send on closed channel")
         rq = self._recvq
         if rq:
-            e = _pop_live(rq)
+            e = rq.pop_live()
             if e is not None:
                 w = e.waiter
                 w.index = e.index
@@ -213,7 +178,7 @@ class Chan(Generic[T]):
         if buf:
             v = buf.popleft()
             if sq:  # the buffer was full: move the first parked sender's value in
-                e = _pop_live(sq)
+                e = sq.pop_live()
                 if e is not None:
                     w = e.waiter
                     w.index = e.index
@@ -222,7 +187,7 @@ class Chan(Generic[T]):
                     return v, w
             return v, None
         if sq:
-            e = _pop_live(sq)
+            e = sq.pop_live()
             if e is not None:
                 w = e.waiter
                 w.index = e.index
@@ -233,25 +198,24 @@ class Chan(Generic[T]):
         return _BLOCK, None
 
     def _send_ready(self, me: Waiter) -> bool:
-        return self._closed or len(self._buf) < self._cap or _has_live(self._recvq, me)
+        return self._closed or len(self._buf) < self._cap or self._recvq.has_live(me)
 
     def _recv_ready(self, me: Waiter) -> bool:
-        return bool(self._buf) or self._closed or _has_live(self._sendq, me)
-
-    def _withdraw_send(self, e: _Entry) -> None:
-        with self._lock:
-            self._sendq.pop(e, None)
-
-    def _withdraw_recv(self, e: _Entry) -> None:
-        with self._lock:
-            self._recvq.pop(e, None)
+        return bool(self._buf) or self._closed or self._sendq.has_live(me)
 
     def _send_or_park(
         self, value: T, timeout: float | None, new_waiter: Callable[[], _W]
-    ) -> tuple[Any, _Entry | None, _W | None]:
-        """The slow path of every send: ``(result of _send_locked, None)`` if it completed, or
-        ``(_BLOCK, entry)`` with a new waiter parked in ``_sendq``. A waiter is created only
-        when parking (a hand-off needs none)."""
+    ) -> tuple[Any, Parked | None, _W | None]:
+        """The slow path of every send (all worlds), as a triple ``(r, entry, waiter)``:
+
+        * completed: ``(r, None, None)``, ``r`` being ``_SENT`` (the value went into the buffer)
+          or the parked receiver's waiter, claimed and given the value, for the caller to wake;
+        * must wait: ``(_BLOCK, entry, waiter)``: a new waiter (from ``new_waiter``; none is
+          made for a hand-off) parked in ``_sendq`` with the value in ``entry``.
+
+        Raises :class:`ChanClosed` on a closed channel, :class:`TimeoutError` if it would have
+        to wait and ``timeout <= 0``.
+        """
         with self._lock:
             r = self._send_locked(value)
             if r is not _BLOCK:
@@ -259,15 +223,21 @@ class Chan(Generic[T]):
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("send would block")
             w = new_waiter()
-            e = _Entry(w, 0, value)
-            self._sendq[e] = None
-            return _BLOCK, e, w
+            return _BLOCK, self._sendq.park(w, value), w
 
     def _recv_or_park(
         self, timeout: float | None, new_waiter: Callable[[], _W]
-    ) -> tuple[Any, Waiter | None, _Entry | None, _W | None]:
-        """The slow path of every receive: ``(value or _CLOSED, sender to wake, None)`` if it
-        completed, or ``(_BLOCK, None, entry)`` with a new waiter parked in ``_recvq``."""
+    ) -> tuple[Any, Waiter | None, Parked | None, _W | None]:
+        """The slow path of every receive (all worlds), as ``(v, sender, entry, waiter)``:
+
+        * completed: ``(v, sender, None, None)``, ``v`` being the value received or
+          ``_CLOSED`` (closed and drained), ``sender`` the parked sender's waiter (claimed;
+          its value was taken or moved into the buffer) for the caller to wake, or None;
+        * must wait: ``(_BLOCK, None, entry, waiter)``: a new waiter (from ``new_waiter``)
+          parked in ``_recvq``.
+
+        Raises :class:`TimeoutError` if it would have to wait and ``timeout <= 0``.
+        """
         with self._lock:
             v, w = self._recv_locked()
             if v is not _BLOCK:
@@ -275,9 +245,7 @@ class Chan(Generic[T]):
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("receive would block")
             me = new_waiter()
-            e = _Entry(me, 0, None)
-            self._recvq[e] = None
-            return _BLOCK, None, e, me
+            return _BLOCK, None, self._recvq.park(me), me
 
     # ------------------------------------------------------------------ send
 
@@ -301,7 +269,7 @@ class Chan(Generic[T]):
             if r is not _SENT:
                 r.wake()
             return
-        if not w.wait(timeout, lambda: self._withdraw_send(e)):
+        if not w.wait(timeout, self._sendq.withdrawer(e)):
             raise TimeoutError(f"send timed out after {timeout} s")
         if not w.ok:
             raise ChanClosed("send on closed channel")
@@ -333,7 +301,7 @@ class Chan(Generic[T]):
             if ll is not None:
                 await ll.cancel_shielded_checkpoint()
             return
-        if not await w.wait(timeout, lambda: self._withdraw_send(e)):
+        if not await w.wait(timeout, self._sendq.withdrawer(e)):
             raise TimeoutError(f"send timed out after {timeout} s")
         if not w.ok:
             raise ChanClosed("send on closed channel")
@@ -354,7 +322,7 @@ class Chan(Generic[T]):
         lock.release()
         v, w, e, me = self._recv_or_park(timeout, ThreadWaiter)
         if e is not None and me is not None:
-            if not me.wait(timeout, lambda: self._withdraw_recv(e)):
+            if not me.wait(timeout, self._recvq.withdrawer(e)):
                 raise TimeoutError(f"receive timed out after {timeout} s")
             return me.value, me.ok
         if w is not None:
@@ -401,7 +369,7 @@ class Chan(Generic[T]):
         lock.release()
         v, w, e, me = self._recv_or_park(timeout, async_waiter if ll is None else TrioWaiter)
         if e is not None and me is not None:
-            if not await me.wait(timeout, lambda: self._withdraw_recv(e)):
+            if not await me.wait(timeout, self._recvq.withdrawer(e)):
                 raise TimeoutError(f"receive timed out after {timeout} s")
             return me.value, me.ok
         if w is not None:
@@ -425,22 +393,17 @@ class Chan(Generic[T]):
         """Close the channel: parked receivers get ``ok=False``, parked senders raise
         :class:`ChanClosed`, later sends raise, later receives drain the buffer and then report
         closed. Closing a closed channel raises :class:`ChanClosed`."""
-        wake: list[Waiter] = []
         with self._lock:
             if self._closed:
                 raise ChanClosed("close of closed channel")
             self._closed = True
-            for q in (self._recvq, self._sendq):
-                for e in q:
-                    w = e.waiter
-                    if w.try_claim():
-                        w.index = e.index
-                        w.value = None
-                        w.ok = False
-                        wake.append(w)
-                q.clear()
-        for w in wake:  # wake after unlocking, as Go does
-            w.wake()
+            wake = self._recvq.claim_all() + self._sendq.claim_all()
+            for e in wake:
+                w = e.waiter
+                w.index = e.index
+                w.value = None
+                w.ok = False
+        wake_all(wake)  # after unlocking, as Go does
 
     # ------------------------------------------------------------------ iteration
 
@@ -573,7 +536,7 @@ def _poll(active: list[tuple[int, bool, Chan[Any], Any]]) -> Selected | None:
     return None
 
 
-_Registration = list[tuple[Chan[Any], _Entry, bool]]
+_Registration = list[tuple[WaitQueue, Parked]]
 
 
 def _register(active: list[tuple[int, bool, Chan[Any], Any]], w: Waiter) -> _Registration | None:
@@ -581,14 +544,13 @@ def _register(active: list[tuple[int, bool, Chan[Any], Any]], w: Waiter) -> _Reg
     became ready meanwhile (then ``w`` claimed itself and was withdrawn: retry pass 1)."""
     regs: _Registration = []
     for index, is_send, ch, value in active:
-        e = _Entry(w, index, value)
         with ch._lock:
             ready = ch._send_ready(w) if is_send else ch._recv_ready(w)
             if not ready:
-                (ch._sendq if is_send else ch._recvq)[e] = None
-                regs.append((ch, e, is_send))
+                q = ch._sendq if is_send else ch._recvq
+                regs.append((q, q.park(w, value, index)))
                 continue
-        if w.try_claim():
+        if w.cancel():
             _withdraw(regs)
             return None
         return regs  # already fired through an earlier registration
@@ -597,9 +559,9 @@ def _register(active: list[tuple[int, bool, Chan[Any], Any]], w: Waiter) -> _Reg
 
 def _withdraw(regs: _Registration) -> None:
     """Pass 3: remove the waiter from every channel it was parked on."""
-    for ch, e, is_send in regs:
-        with ch._lock:
-            (ch._sendq if is_send else ch._recvq).pop(e, None)
+    for q, e in regs:
+        with q.lock:
+            q.remove(e)
 
 
 def _withdrawer(regs: _Registration) -> Callable[[], None]:

@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from sortedcontainers import SortedList
 
-from goprims._waiter import ThreadWaiter
+from goprims._waiter import Blocking, ThreadWaiter, WaitQueue, block, wake_all
 
 __all__ = ["REAL_CLOCK", "Clock", "FakeClock", "RealClock", "TimerHandle"]
 
@@ -176,8 +176,8 @@ class FakeClock:
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
         self._sched = _Schedule()
-        # Threads blocked in block_until_waiters: (count wanted, waiter); under _sched.lock.
-        self._watchers: list[tuple[int, ThreadWaiter]] = []
+        # Threads blocked in block_until_waiters (entry value: the count they wait for).
+        self._watchers = WaitQueue(self._sched.lock)
 
     def now(self) -> float:
         """The fake time."""
@@ -185,20 +185,14 @@ class FakeClock:
 
     def call_at(self, when: float, fn: Callable[[], None]) -> TimerHandle:
         """Run ``fn()`` during the first ``step`` that reaches ``when``."""
-        wake = []
+        wake = None
         with self._sched.lock:
             h, _ = self._sched.insert(when, fn)
             if self._watchers:
                 n = len(self._sched.pending)
-                keep = []
-                for want, w in self._watchers:
-                    if n >= want and w.try_claim():
-                        wake.append(w)
-                    elif not w.claimed():
-                        keep.append((want, w))
-                self._watchers = keep
-        for w in wake:
-            w.wake()
+                wake = self._watchers.claim_where(lambda e: n >= e.value)
+        if wake:
+            wake_all(wake)
         return h
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
@@ -237,19 +231,14 @@ class FakeClock:
     def block_until_waiters(self, n: int = 1, timeout: float | None = None) -> None:
         """Block until at least ``n`` callbacks are pending (e.g. until the code under test has
         armed its timer), without polling. :class:`TimeoutError` after ``timeout`` seconds."""
+        block(self._awaiting_waiters(n, timeout))
+
+    def _awaiting_waiters(self, n: int, timeout: float | None) -> Blocking[None]:
         with self._sched.lock:
             if len(self._sched.pending) >= n:
                 return
-            w = ThreadWaiter()
-            entry = (n, w)
-            self._watchers.append(entry)
-
-        def withdraw() -> None:
-            with self._sched.lock:
-                if entry in self._watchers:
-                    self._watchers.remove(entry)
-
-        if not w.wait(timeout, withdraw):
+            e = self._watchers.park(ThreadWaiter(), n)
+        if not (yield e.waiter, timeout, self._watchers.withdrawer(e)):
             raise TimeoutError(f"fewer than {n} waiters after {timeout} s")
 
 

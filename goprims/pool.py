@@ -21,7 +21,7 @@ import os
 import threading
 import traceback
 import weakref
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, InvalidStateError
 from concurrent.futures._base import CANCELLED as _CANCELLED
@@ -33,18 +33,21 @@ from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 from goprims._waiter import (
+    Blocking,
+    Parked,
     ThreadWaiter,
     Waiter,
+    WaitQueue,
+    async_block,
     async_waiter,
-    cancel_shielded_checkpoint,
-    checkpoint_if_cancelled,
+    block,
+    wake_all,
 )
 
 __all__ = ["Pool", "PoolClosed", "PoolOverload", "default_pool"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-_W = TypeVar("_W", bound=Waiter)
 
 _get_ident = threading.get_ident
 _DONE = frozenset((_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED))
@@ -316,18 +319,19 @@ class Pool(Executor):
         self._workers = 0
         # Worker threads not yet retired (told to stop or not). release() waits for it to reach 0.
         self._alive = 0
-        # Idle workers and the waiter each is parked on, most recently parked last (LIFO:
-        # dict.popitem() pops the hottest one). An entry's waiter is unclaimed, or claimed by its
-        # worker as it expires (the worker then withdraws the entry). A firer sets ``ok``: True
-        # "take from _ready", False "stop" (and the firer has already left it out of _workers).
-        self._idle: dict[_Worker, ThreadWaiter] = {}
-        # Blocked submitters, FIFO, each with the task it brings.
+        # Idle workers parked on their waiters (entry value: the worker's record), most recently
+        # parked last (LIFO: pop_live(last=True) takes the hottest one). An entry's waiter is
+        # unclaimed, or claimed by its worker as it expires (the worker then withdraws the
+        # entry). A firer sets ``ok``: True "take from _ready", False "stop" (and the firer has
+        # already left it out of _workers).
+        self._idle = WaitQueue(self._lock)
+        # Blocked submitters, FIFO, each entry's value the task it brings.
         # Invariant: non-empty only while _accepted >= _cap; whoever frees capacity (a finishing
         # worker, tune) accepts the head first, so later callers never overtake it.
-        self._waiters: OrderedDict[Waiter, _Task] = OrderedDict()
-        # Callers of release() waiting for _alive to fall to their target (0, or 1 when the caller
-        # is itself a worker of this pool).
-        self._release_waiters: dict[Waiter, int] = {}
+        self._waiters = WaitQueue(self._lock)
+        # Callers of release() waiting for _alive to fall to their target (entry value: 0, or 1
+        # when the caller is itself a worker of this pool).
+        self._release_waiters = WaitQueue(self._lock)
         # Every live worker's record (for shutdown(cancel_futures=True)).
         self._records: set[_Worker] = set()
         # Thread idents of live workers: a submit from one of them must not wait forever. Added by
@@ -476,19 +480,18 @@ class Pool(Executor):
             elif start:
                 self._start_worker(task)
             return
-        try:
-            w = self._queue_locked(task, timeout, ThreadWaiter)
-        finally:
-            lock.release()
-        if not w.wait(timeout, partial(self._withdraw, w)):
-            raise TimeoutError(f"pool {self._name!r}: no worker became free within {timeout}s")
-        if not w.ok:
-            raise self._refusal(w)
+        lock.release()
+        block(self._putting(task, timeout, ThreadWaiter))
 
     async def _async_put(self, task: _Task) -> None:
         """:meth:`_put` for an async task (no timeout: async callers use cancel scopes)."""
-        await checkpoint_if_cancelled()
-        waiter = wake = None
+        await async_block(self._putting(task, None, async_waiter))
+
+    def _putting(
+        self, task: _Task, timeout: float | None, new_waiter: Callable[[], Waiter]
+    ) -> Blocking[None]:
+        """Accept ``task``, or queue and wait until it is accepted: the body of every world."""
+        wake = None
         start = False
         with self._lock:
             if self._closed:
@@ -496,20 +499,22 @@ class Pool(Executor):
             if self._cap < 0 or self._accepted < self._cap:
                 self._accepted += 1
                 wake, start = self._find_worker_locked(task)
+                e = None
             else:
-                waiter = self._queue_locked(task, None, async_waiter)
-        if waiter is None:
+                e = self._queue_locked(task, timeout, new_waiter)
+        if e is None:
             if wake is not None:
                 wake.wake()
             if start:
                 self._start_worker(task)
-            await cancel_shielded_checkpoint()
             return
-        await waiter.wait(None, partial(self._withdraw, waiter))
-        if not waiter.ok:
-            raise self._refusal(waiter)
+        w = e.waiter
+        if not (yield w, timeout, partial(self._withdraw, e)):
+            raise TimeoutError(f"pool {self._name!r}: no worker became free within {timeout}s")
+        if not w.ok:
+            raise self._refusal(w)
 
-    def _find_worker_locked(self, task: _Task) -> tuple[ThreadWaiter | None, bool]:
+    def _find_worker_locked(self, task: _Task) -> tuple[Waiter | None, bool]:
         """Put an accepted task in _ready and make sure a worker comes for it. Lock held.
 
         Returns the idle worker's waiter to wake after releasing the lock, and whether a new
@@ -520,7 +525,7 @@ class Pool(Executor):
             return None, False
         return self._call_worker_locked()
 
-    def _call_worker_locked(self) -> tuple[ThreadWaiter | None, bool]:
+    def _call_worker_locked(self) -> tuple[Waiter | None, bool]:
         """Make a worker come to _ready: claim the hottest idle one, or count a new one. Locked.
 
         Returns the idle worker's waiter to wake after releasing the lock, and whether a new
@@ -529,13 +534,12 @@ class Pool(Executor):
         worker each). Neither: then _workers >= _accepted, so some worker is neither running a
         task nor parked nor coming: it is expiring, and it takes from _ready before it leaves.
         """
-        idle = self._idle
-        while idle:
-            w = idle.popitem()[1]
-            if w.try_claim():
-                self._coming += 1
-                return w, False
-            # else: that worker is expiring; it looks at _ready before it leaves.
+        # (An idle entry claimed elsewhere is a worker expiring; it looks at _ready before it
+        # leaves. pop_live skips it.)
+        e = self._idle.pop_live(last=True)
+        if e is not None:
+            self._coming += 1
+            return e.waiter, False
         if self._cap < 0 or self._workers < max(self._cap, self._accepted):
             self._workers += 1
             self._alive += 1
@@ -543,7 +547,9 @@ class Pool(Executor):
             return None, True
         return None, False
 
-    def _queue_locked(self, task: _Task, timeout: float | None, make: Callable[[], _W]) -> _W:
+    def _queue_locked(
+        self, task: _Task, timeout: float | None, make: Callable[[], Waiter]
+    ) -> Parked:
         """Queue a new waiter carrying ``task``, or raise why the caller may not wait.
 
         Lock held; the pool is full.
@@ -561,9 +567,7 @@ class Pool(Executor):
             )
         if timeout is not None and timeout <= 0:
             raise TimeoutError(f"pool {self._name!r} is full")
-        w = make()
-        self._waiters[w] = task
-        return w
+        return self._waiters.park(make(), task)
 
     def _refusal(self, w: Waiter) -> BaseException:
         """Why a blocked submitter's task was not accepted: closed, or a worker failed to start."""
@@ -571,24 +575,23 @@ class Pool(Executor):
             return w.value
         return PoolClosed(f"pool {self._name!r} was closed while the caller waited for a worker")
 
-    def _withdraw(self, w: Waiter) -> None:
+    def _withdraw(self, e: Parked) -> None:
         with self._lock:
-            self._waiters.pop(w, None)
+            self._waiters.remove(e)
 
     def _accept_waiter_locked(self) -> tuple[Waiter, _Task] | None:
-        """Accept the task of the first blocked submitter. Lock held.
+        """Accept the task of the first blocked submitter (skipping those withdrawing: timeout,
+        cancellation). Lock held.
 
         Returns its waiter, to wake after releasing the lock, and the task, which the caller puts
         in _ready with a worker for it.
         """
-        waiters = self._waiters
-        while waiters:
-            w, task = waiters.popitem(last=False)
-            if w.try_claim():
-                self._accepted += 1
-                return w, task
-            # else: that submitter is withdrawing (timeout, cancellation): skip it.
-        return None
+        e = self._waiters.pop_live()
+        if e is None:
+            return None
+        self._accepted += 1
+        task: _Task = e.value
+        return e.waiter, task
 
     # ----------------------------------------------------------------------------------- workers
 
@@ -630,12 +633,11 @@ class Pool(Executor):
 
     def _wake_for_ready_locked(self) -> list[Waiter]:
         """Claim an idle worker if tasks wait in _ready and no worker is coming. Lock held."""
-        idle = self._idle
-        while self._ready and not self._coming and idle:
-            w = idle.popitem()[1]
-            if w.try_claim():
+        if self._ready and not self._coming:
+            e = self._idle.pop_live(last=True)
+            if e is not None:
                 self._coming += 1
-                return [w]
+                return [e.waiter]
         return []
 
     def _preallocate(self) -> None:
@@ -660,7 +662,6 @@ class Pool(Executor):
         idle = self._idle
         waiters = self._waiters
         expiry = self._expiry
-        withdraw = partial(self._withdraw_idle, rec)
         # The last task's Future and outcome, set once back in the pool; and the blocked
         # submitter whose task was accepted when that task finished, woken at the same time.
         settle: Future[Any] | None = None
@@ -676,7 +677,7 @@ class Pool(Executor):
             if ready:
                 task = ready.popleft()
                 rec.task = task
-                call: ThreadWaiter | None = None
+                call: Waiter | None = None
                 start = False
                 if ready and not self._coming:  # the chain: the next task needs a worker too
                     call, start = self._call_worker_locked()
@@ -727,13 +728,13 @@ class Pool(Executor):
                     self._workers -= 1
                 break
             w = ThreadWaiter()
-            idle[rec] = w
+            parked = idle.park(w, rec)
             lock.release()
             if settle is not None:
                 _settle(settle, outcome, failed)
                 settle = outcome = None
                 failed = False
-            if w.wait(expiry, withdraw):
+            if w.wait(expiry, partial(self._withdraw_idle, parked)):
                 lock.acquire()
                 if w.ok:
                     self._coming -= 1
@@ -765,9 +766,9 @@ class Pool(Executor):
         except BaseException as exc:  # out of threads: the tasks in _ready wait for a worker
             self._panic_report(exc)
 
-    def _withdraw_idle(self, rec: _Worker) -> None:
+    def _withdraw_idle(self, e: Parked) -> None:
         with self._lock:
-            self._idle.pop(rec, None)
+            self._idle.remove(e)
 
     def _panic(self, exc: BaseException) -> None:
         """Report a go() task's exception; nothing raised here may kill the worker."""
@@ -793,14 +794,10 @@ class Pool(Executor):
 
     def _release_ready_locked(self) -> list[Waiter]:
         """Claim the release() waiters whose target is reached. Lock held; caller wakes them."""
-        ready = [
-            w
-            for w, target in self._release_waiters.items()
-            if self._alive <= target and w.try_claim()
-        ]
-        for w in ready:
-            del self._release_waiters[w]
-        return ready
+        if not self._release_waiters:
+            return []
+        alive = self._alive
+        return [e.waiter for e in self._release_waiters.claim_where(lambda e: alive <= e.value)]
 
     # ------------------------------------------------------------------------------- lifecycle
 
@@ -810,17 +807,13 @@ class Pool(Executor):
             return []
         self._closed = True
         fire: list[Waiter] = []
-        for w in self._idle.values():
-            if w.try_claim():
-                w.ok = False  # stop
-                self._workers -= 1
-                fire.append(w)
-        self._idle.clear()
-        for sw in self._waiters:
-            if sw.try_claim():
-                sw.ok = False  # value None: the caller raises PoolClosed
-                fire.append(sw)
-        self._waiters.clear()
+        for e in self._idle.claim_all():
+            e.waiter.ok = False  # stop
+            self._workers -= 1
+            fire.append(e.waiter)
+        for e in self._waiters.claim_all():
+            e.waiter.ok = False  # value None: the caller raises PoolClosed
+            fire.append(e.waiter)
         return fire
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -854,41 +847,34 @@ class Pool(Executor):
         every other worker (the caller's thread ends when its task returns). If another thread
         reopens the pool with :meth:`reboot` meanwhile, it returns at once.
         """
-        w = self._release_begin(ThreadWaiter)
-        if w is not None and not w.wait(timeout, partial(self._withdraw_release, w)):
-            raise TimeoutError(
-                f"pool {self._name!r}: {self._alive} worker(s) still busy after {timeout}s"
-            )
-        self._join_retired()
+        block(self._releasing(timeout, ThreadWaiter))
 
     async def async_release(self) -> None:
         """:meth:`release` for an asyncio or trio task (no timeout: use a cancel scope).
 
         Cancelled while waiting, it raises the cancellation; the pool stays closed.
         """
-        await checkpoint_if_cancelled()
-        w = self._release_begin(async_waiter)
-        if w is not None:
-            await w.wait(None, partial(self._withdraw_release, w))
-        else:
-            await cancel_shielded_checkpoint()
-        self._join_retired()
+        await async_block(self._releasing(None, async_waiter))
 
-    def _release_begin(self, make: Callable[[], _W]) -> _W | None:
+    def _releasing(self, timeout: float | None, new_waiter: Callable[[], Waiter]) -> Blocking[None]:
+        """Close, then wait until every worker thread ended: the body of every world."""
         target = 1 if _get_ident() in self._idents else 0
         with self._lock:
             fire = self._close_locked()
-            w = None
+            e = None
             if self._alive > target:
-                w = make()
-                self._release_waiters[w] = target
+                e = self._release_waiters.park(new_waiter(), target)
         for f in fire:
             f.wake()
-        return w
+        if e is not None and not (yield e.waiter, timeout, partial(self._withdraw_release, e)):
+            raise TimeoutError(
+                f"pool {self._name!r}: {self._alive} worker(s) still busy after {timeout}s"
+            )
+        self._join_retired()
 
-    def _withdraw_release(self, w: Waiter) -> None:
+    def _withdraw_release(self, e: Parked) -> None:
         with self._lock:
-            self._release_waiters.pop(w, None)
+            self._release_waiters.remove(e)
 
     def _join_retired(self) -> None:
         last = self._last_exit
@@ -905,10 +891,8 @@ class Pool(Executor):
             if not self._closed:
                 return
             self._closed = False
-            fire = [w for w in self._release_waiters if w.try_claim()]
-            self._release_waiters.clear()
-        for w in fire:
-            w.wake()
+            fire = self._release_waiters.claim_all()
+        wake_all(fire)
         if self._prealloc:
             self._preallocate()
 
@@ -942,15 +926,11 @@ class Pool(Executor):
             if new > 0 and self._workers > new:
                 # Stop the coldest idle workers first (the bottom of the LIFO stack).
                 excess = self._workers - new
-                for rec, w in list(self._idle.items()):
-                    if excess == 0:
-                        break
-                    del self._idle[rec]
-                    if w.try_claim():
-                        w.ok = False
-                        self._workers -= 1
-                        excess -= 1
-                        wake.append(w)
+                while excess and (e := self._idle.pop_live()) is not None:
+                    e.waiter.ok = False
+                    self._workers -= 1
+                    excess -= 1
+                    wake.append(e.waiter)
         error: BaseException | None = None
         for _ in range(start):
             try:
@@ -1006,9 +986,9 @@ def _after_fork_in_child() -> None:
         pool._lock = threading.Lock()
         pool._workers = pool._accepted = pool._coming = pool._alive = 0
         pool._ready = deque()
-        pool._idle = {}
-        pool._waiters = OrderedDict()
-        pool._release_waiters = {}
+        pool._idle = WaitQueue(pool._lock)
+        pool._waiters = WaitQueue(pool._lock)
+        pool._release_waiters = WaitQueue(pool._lock)
         pool._records = set()
         pool._idents = set()
         pool._last_exit = None

@@ -23,18 +23,23 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from goprims._waiter import (
+    Blocking,
+    Parked,
     ThreadWaiter,
     Waiter,
+    WaitQueue,
+    async_block,
     async_library,
     async_waiter,
+    block,
     cancel_shielded_checkpoint,
     checkpoint_if_cancelled,
     trio_lowlevel,
+    wake_all,
 )
 from goprims.clock import report_exception
 
@@ -58,16 +63,6 @@ P = ParamSpec("P")
 
 _get_ident = threading.get_ident
 _Lock = threading.Lock
-
-
-def _wake_all(wake: list[Waiter]) -> None:
-    for w in wake:
-        w.wake()
-
-
-def _claim_all(waiters: dict[Waiter, Any]) -> list[Waiter]:
-    """Claim every waiter of ``waiters`` that is not withdrawing itself. Primitive lock held."""
-    return [w for w in waiters if w.try_claim()]
 
 
 def _spawn(target: Callable[..., object], *args: Any) -> None:
@@ -117,58 +112,39 @@ class _OnceState:
         self._done = False
         self._runner: int | None = None
         self._runner_task: object = None
-        self._waiters: dict[Waiter, None] = {}
+        self._waiters = WaitQueue(self._lock)
 
-    def _withdraw(self, w: Waiter) -> None:
-        with self._lock:
-            self._waiters.pop(w, None)
-
-    def _begin(self) -> bool:
-        """Become the runner (True) or wait, in this thread, until the runner finished (False)."""
+    def _beginning(self, task: object, new_waiter: Callable[[], Waiter]) -> Blocking[bool]:
+        """Become the runner (True) or wait until the runner finished (False). ``task`` is the
+        calling async task, None for a plain thread (for the re-entrancy check)."""
         me = _get_ident()
         with self._lock:
             if self._done:
                 return False
             if self._runner is None:
                 self._runner = me
+                self._runner_task = task
                 return True
-            if self._runner == me:
+            if task is None and self._runner == me:
                 raise RuntimeError(
                     "once: called again from the thread that is running the function "
                     "(recursive call, or a blocking call from the runner's event loop): "
                     "this would deadlock"
                 )
-            w = ThreadWaiter()
-            self._waiters[w] = None
-        w.wait(None, functools.partial(self._withdraw, w))
-        return False
-
-    async def _async_begin(self) -> bool:
-        """:meth:`_begin` for an asyncio or trio task."""
-        await checkpoint_if_cancelled()
-        task = _current_task()
-        with self._lock:
-            if self._done:
-                w = None
-            elif self._runner is None:
-                self._runner = _get_ident()
-                self._runner_task = task
-                return True
-            elif self._runner_task is task or (
-                self._runner_task is None and self._runner == _get_ident()
+            if task is not None and (
+                self._runner_task is task or (self._runner_task is None and self._runner == me)
             ):
                 raise RuntimeError(
                     "once: called again from the task that is running the function: "
                     "this would deadlock"
                 )
-            else:
-                w = async_waiter()
-                self._waiters[w] = None
-        if w is None:
-            await cancel_shielded_checkpoint()
-            return False
-        await w.wait(None, functools.partial(self._withdraw, w))
+            e = self._waiters.park(new_waiter())
+        yield e.waiter, None, self._waiters.withdrawer(e)
         return False
+
+    def _begin(self) -> bool:
+        """:meth:`_beginning` in a plain thread."""
+        return block(self._beginning(None, ThreadWaiter))
 
     def _finish(self) -> None:
         """Mark the function as done and release every caller parked while it ran."""
@@ -176,10 +152,8 @@ class _OnceState:
             self._done = True
             self._runner = None
             self._runner_task = None
-            waiters = self._waiters
-            self._waiters = {}
-            wake = _claim_all(waiters)
-        _wake_all(wake)
+            wake = self._waiters.claim_all()
+        wake_all(wake)
 
 
 class Once(_OnceState):
@@ -229,7 +203,7 @@ class Once(_OnceState):
             await checkpoint_if_cancelled()
             await cancel_shielded_checkpoint()
             return
-        if await self._async_begin():
+        if await async_block(self._beginning(_current_task(), async_waiter)):
             try:
                 r = fn(*args)
                 if isinstance(r, Awaitable):
@@ -357,9 +331,9 @@ class WaitGroup:
     def __init__(self) -> None:
         self._lock = _Lock()
         # Invariants, under _lock: _count >= 0; _waiters non-empty => _count > 0.
-        # (_count is also read without the lock by wait()'s fast path.)
+        # (_count is also read without the lock by the waits' fast path.)
         self._count = 0
-        self._waiters: dict[Waiter, None] = {}
+        self._waiters = WaitQueue(self._lock)
 
     @property
     def count(self) -> int:
@@ -381,51 +355,37 @@ class WaitGroup:
             self._count = c
             if c or not self._waiters:
                 return
-            waiters = self._waiters
-            self._waiters = {}
-            wake = _claim_all(waiters)
+            wake = self._waiters.claim_all()
         finally:
             lock.release()
-        _wake_all(wake)
+        wake_all(wake)
 
     def done(self) -> None:
         """Decrement the counter by one (``add(-1)``); :class:`ValueError` if it is zero."""
         self.add(-1)
 
-    def _withdraw(self, w: Waiter) -> None:
-        with self._lock:
-            self._waiters.pop(w, None)
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the counter is zero. :class:`TimeoutError` after ``timeout`` seconds."""
-        if self._count == 0:
+    def _waiting(self, timeout: float | None, new_waiter: Callable[[], Waiter]) -> Blocking[None]:
+        """The wait, for every world: return at zero, else park until the counter reaches it."""
+        if self._count == 0:  # lock-free fast path: the counter is read atomically
             return
         with self._lock:
             if self._count == 0:
                 return
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("WaitGroup.wait: counter is not zero")
-            w = ThreadWaiter()
-            self._waiters[w] = None
-        if not w.wait(timeout, functools.partial(self._withdraw, w)):
+            e = self._waiters.park(new_waiter())
+        if not (yield e.waiter, timeout, self._waiters.withdrawer(e)):
             raise TimeoutError(f"WaitGroup.wait timed out after {timeout} s")
 
-    async def async_wait(self, timeout: float | None = None) -> None:
-        """:meth:`wait` for asyncio and trio tasks."""
-        await checkpoint_if_cancelled()
-        with self._lock:
-            if self._count == 0:
-                w = None
-            elif timeout is not None and timeout <= 0:
-                raise TimeoutError("WaitGroup.async_wait: counter is not zero")
-            else:
-                w = async_waiter()
-                self._waiters[w] = None
-        if w is None:
-            await cancel_shielded_checkpoint()
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the counter is zero. :class:`TimeoutError` after ``timeout`` seconds."""
+        if self._count == 0:  # the body's fast path, inlined: no generator for a done group
             return
-        if not await w.wait(timeout, functools.partial(self._withdraw, w)):
-            raise TimeoutError(f"WaitGroup.async_wait timed out after {timeout} s")
+        block(self._waiting(timeout, ThreadWaiter))
+
+    async def async_wait(self, timeout: float | None = None) -> None:
+        """:meth:`wait` for asyncio and trio tasks (a checkpoint under trio)."""
+        await async_block(self._waiting(timeout, async_waiter))
 
     def go(self, fn: Callable[..., object], *args: Any) -> None:
         """Go 1.25's ``WaitGroup.Go``: ``add(1)``, run ``fn(*args)`` concurrently, then ``done()``.
@@ -483,11 +443,11 @@ class Barrier:
             raise ValueError(f"Barrier parties must be >= 1, got {parties}")
         self._parties = parties
         self._lock = _Lock()
-        # Invariant, under _lock: len(_waiters) < _parties; its keys are the current round's
-        # parked callers in arrival order. A completed round's dict is detached and replaced by
-        # a fresh one, and every waiter in it has its ``index`` set (>= 0): a withdrawing waiter
-        # that is no longer in the current dict has passed.
-        self._waiters: dict[Waiter, None] = {}
+        # Invariant, under _lock: len(_waiters) < _parties; its entries are the current round's
+        # parked callers in arrival order. Completing a round numbers every entry's waiter
+        # (index >= 0, also those withdrawing at that instant) and empties the queue: a
+        # withdrawing waiter whose index is set has passed.
+        self._waiters = WaitQueue(self._lock)
 
     @property
     def parties(self) -> int:
@@ -499,66 +459,41 @@ class Barrier:
         """How many callers wait in the current round (informational)."""
         return len(self._waiters)
 
-    def _release(self) -> list[Waiter]:
+    def _release(self) -> list[Parked]:
         """Complete the round: number the parked callers and claim them. Lock held."""
-        waiters = self._waiters
-        self._waiters = {}
-        wake = []
-        for i, w in enumerate(waiters):
-            w.index = i
-            if w.try_claim():
-                wake.append(w)
-        return wake
+        q = self._waiters
+        for i, e in enumerate(q):
+            e.waiter.index = i
+        return q.claim_all()
 
-    def _withdraw(self, w: Waiter) -> None:
+    def _waiting(self, timeout: float | None, new_waiter: Callable[[], Waiter]) -> Blocking[int]:
+        """The wait, for every world: complete the round, or park until it is complete."""
         with self._lock:
-            self._waiters.pop(w, None)
+            if len(self._waiters) + 1 >= self._parties:
+                wake = self._release()
+                e = None
+            elif timeout is not None and timeout <= 0:
+                raise TimeoutError("Barrier.wait: round not complete")
+            else:
+                e = self._waiters.park(new_waiter())
+        if e is None:
+            wake_all(wake)
+            return self._parties - 1
+        w = e.waiter
+        if (yield w, timeout, self._waiters.withdrawer(e)) or w.index >= 0:
+            return w.index
+        raise TimeoutError(f"Barrier.wait timed out after {timeout} s")
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the round to fill; return this caller's arrival index.
 
         Raises :class:`TimeoutError` after ``timeout`` seconds, having withdrawn from the round.
         """
-        lock = self._lock
-        lock.acquire()
-        try:
-            if len(self._waiters) + 1 >= self._parties:
-                wake = self._release()
-                w = None
-            elif timeout is not None and timeout <= 0:
-                raise TimeoutError("Barrier.wait: round not complete")
-            else:
-                w = ThreadWaiter()
-                self._waiters[w] = None
-        finally:
-            lock.release()
-        if w is None:
-            for x in wake:
-                x.wake()
-            return self._parties - 1
-        if w.wait(timeout, functools.partial(self._withdraw, w)) or w.index >= 0:
-            return w.index
-        raise TimeoutError(f"Barrier.wait timed out after {timeout} s")
+        return block(self._waiting(timeout, ThreadWaiter))
 
     async def async_wait(self, timeout: float | None = None) -> int:
-        """:meth:`wait` for asyncio and trio tasks."""
-        await checkpoint_if_cancelled()
-        with self._lock:
-            if len(self._waiters) + 1 >= self._parties:
-                wake = self._release()
-                w = None
-            elif timeout is not None and timeout <= 0:
-                raise TimeoutError("Barrier.async_wait: round not complete")
-            else:
-                w = async_waiter()
-                self._waiters[w] = None
-        if w is None:
-            _wake_all(wake)
-            await cancel_shielded_checkpoint()
-            return self._parties - 1
-        if await w.wait(timeout, functools.partial(self._withdraw, w)) or w.index >= 0:
-            return w.index
-        raise TimeoutError(f"Barrier.async_wait timed out after {timeout} s")
+        """:meth:`wait` for asyncio and trio tasks (a checkpoint under trio)."""
+        return await async_block(self._waiting(timeout, async_waiter))
 
     def __repr__(self) -> str:
         return f"<Barrier parties={self._parties} waiting={len(self._waiters)}>"
@@ -590,11 +525,12 @@ class Semaphore:
             raise ValueError(f"Semaphore size must be >= 0, got {n}")
         self._size = n
         self._lock = _Lock()
-        # Invariants, under _lock: 0 <= _cur <= _size (units held); _waiters maps each queued
-        # request's waiter to its n, in arrival order; if _waiters is non-empty its head does
-        # not fit (_size - _cur < n of the head), so nobody is queued while they could be served.
+        # Invariants, under _lock: 0 <= _cur <= _size (units held); _waiters holds the queued
+        # requests in arrival order, each entry's value its n; if _waiters has a live entry the
+        # first one does not fit (_size - _cur < its n): nobody is queued while they could be
+        # served.
         self._cur = 0
-        self._waiters: OrderedDict[Waiter, int] = OrderedDict()
+        self._waiters = WaitQueue(self._lock)
 
     @property
     def size(self) -> int:
@@ -610,31 +546,25 @@ class Semaphore:
         if not 0 <= n <= self._size:
             raise ValueError(f"Semaphore: cannot acquire {n} units of {self._size}")
 
-    def _grant(self) -> list[Waiter]:
+    def _grant(self) -> list[Parked]:
         """Serve queued requests from the head while they fit. Lock held."""
         wake = []
-        waiters = self._waiters
-        while waiters:
-            w, n = next(iter(waiters.items()))
-            if self._size - self._cur < n:
-                break
-            waiters.popitem(last=False)
-            if w.try_claim():  # else it is withdrawing (timed out / cancelled): not served
-                self._cur += n
-                wake.append(w)
+        q = self._waiters
+        while (e := q.peek_live()) is not None and self._size - self._cur >= e.value:
+            if q.claim(e):  # else it is withdrawing (timed out / cancelled): not served
+                self._cur += e.value
+                wake.append(e)
         return wake
 
-    def _withdraw(self, w: Waiter) -> None:
+    def _withdraw(self, e: Parked) -> None:
         with self._lock:
-            waiters = self._waiters
-            if w not in waiters:
-                return  # served (or skipped) already
-            front = next(iter(waiters)) is w
-            del waiters[w]
-            # The head leaving may let the requests behind it through.
-            wake = self._grant() if front else None
+            if not self._waiters.remove(e):
+                return  # skipped by a _grant, which served the requests behind it
+            # If it was the head, its leaving may let the requests behind it through (if not,
+            # the head still does not fit and this serves nobody).
+            wake = self._grant()
         if wake:
-            _wake_all(wake)
+            wake_all(wake)
 
     def try_acquire(self, n: int = 1) -> bool:
         """Take ``n`` units if they are free *and nobody is queued*; never blocks."""
@@ -649,6 +579,21 @@ class Semaphore:
         self._check(n)
         return False
 
+    def _acquiring(
+        self, n: int, timeout: float | None, new_waiter: Callable[[], Waiter]
+    ) -> Blocking[None]:
+        """The acquire, for every world: take the units, or queue and wait for the grant."""
+        with self._lock:
+            if 0 <= n <= self._size - self._cur and not self._waiters:
+                self._cur += n
+                return
+            self._check(n)
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError(f"Semaphore: {n} units not available")
+            e = self._waiters.park(new_waiter(), n)
+        if not (yield e.waiter, timeout, functools.partial(self._withdraw, e)):
+            raise TimeoutError(f"Semaphore.acquire({n}) timed out after {timeout} s")
+
     def acquire(self, n: int = 1, timeout: float | None = None) -> None:
         """Take ``n`` units, waiting in FIFO order until they are free.
 
@@ -657,39 +602,18 @@ class Semaphore:
         """
         lock = self._lock
         lock.acquire()
-        try:
-            if 0 <= n <= self._size - self._cur and not self._waiters:
-                self._cur += n
-                return
-            self._check(n)
-            if timeout is not None and timeout <= 0:
-                raise TimeoutError(f"Semaphore: {n} units not available")
-            w = ThreadWaiter()
-            self._waiters[w] = n
-        finally:
+        # The body's first step, inlined (acquire is hot): free units and nobody queued.
+        if 0 <= n <= self._size - self._cur and not self._waiters:
+            self._cur += n
             lock.release()
-        if not w.wait(timeout, functools.partial(self._withdraw, w)):
-            raise TimeoutError(f"Semaphore.acquire({n}) timed out after {timeout} s")
+            return
+        lock.release()
+        block(self._acquiring(n, timeout, ThreadWaiter))
 
     async def async_acquire(self, n: int = 1, timeout: float | None = None) -> None:
         """:meth:`acquire` for asyncio and trio tasks. Cancelled before the grant it takes
         nothing; a grant that races with the cancellation is kept (the call returns)."""
-        await checkpoint_if_cancelled()
-        with self._lock:
-            if 0 <= n <= self._size - self._cur and not self._waiters:
-                self._cur += n
-                w = None
-            else:
-                self._check(n)
-                if timeout is not None and timeout <= 0:
-                    raise TimeoutError(f"Semaphore: {n} units not available")
-                w = async_waiter()
-                self._waiters[w] = n
-        if w is None:
-            await cancel_shielded_checkpoint()
-            return
-        if not await w.wait(timeout, functools.partial(self._withdraw, w)):
-            raise TimeoutError(f"Semaphore.async_acquire({n}) timed out after {timeout} s")
+        await async_block(self._acquiring(n, timeout, async_waiter))
 
     def release(self, n: int = 1) -> None:
         """Give back ``n`` units and serve queued requests in order.
@@ -708,7 +632,7 @@ class Semaphore:
             wake = self._grant()
         finally:
             lock.release()
-        _wake_all(wake)
+        wake_all(wake)
 
     def __enter__(self) -> Semaphore:
         self.acquire()

@@ -208,7 +208,8 @@ def test_barrier_waiter_whose_timeout_races_the_release_passes_with_its_index() 
     b = Barrier(2)
     a = start_thread(b.wait, 0.5)  # long enough to be seen queued first, even under load
     wait_until(lambda: b.n_waiting == 1)
-    (w,) = b._waiters
+    (entry,) = b._waiters
+    w = entry.waiter
     with b._lock:  # hold the lock: the timed-out waiter cannot withdraw yet
         wait_until(w.claimed, what="waiter timed out and claimed itself")
         wake = b._release()  # what the last arriver does under the lock

@@ -137,13 +137,13 @@ def test_semaphore_withdrawing_head_is_skipped_not_charged() -> None:
     wait_until(lambda: _queued(s) == 1)
     nxt = start_thread(s.acquire, 1)
     wait_until(lambda: _queued(s) == 2)
-    w = next(iter(s._waiters))
+    w = next(iter(s._waiters)).waiter
     with s._lock:
         wait_until(w.claimed, what="head timed out")
         s._cur -= 1  # what release(1) does under the lock ...
         wake = s._grant()  # ... then serve the queue
     for x in wake:
-        x.wake()
+        x.waiter.wake()
     with pytest.raises(TimeoutError):
         head.result(10)
     nxt.result(10)

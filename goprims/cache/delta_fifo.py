@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from goprims._waiter import Waiter
+from goprims._waiter import Parked, wake_all
 from goprims.cache.deltas import Delta, Deltas, DeltaType
 from goprims.cache.keys import (
     DeletedFinalStateUnknown,
@@ -48,7 +48,6 @@ from goprims.cache.queue import (
     PopProcessFunc,
     Queue,
     TransformFunc,
-    _wake_all,
     fifo_key_of,
     lookup_known,
 )
@@ -123,7 +122,7 @@ class DeltaFIFO(Queue):
     # ------------------------------------------------------------------------------ the Store
 
     def _add_delta(self, dtype: DeltaType, obj: Any) -> None:
-        woken: list[Waiter] = []
+        woken: list[Parked] = []
         with self._lock:
             key = fifo_key_of(self._key_func, obj)
             obj = self._transform(obj)
@@ -131,7 +130,7 @@ class DeltaFIFO(Queue):
             self._queue_locked(key, dtype, obj)
             if self._waiters:
                 woken = self._fire_locked()
-        _wake_all(woken)
+        wake_all(woken)
 
     def add(self, obj: Any) -> None:
         """Queue an ``ADDED`` delta for ``obj``."""
@@ -148,7 +147,7 @@ class DeltaFIFO(Queue):
         are no known objects): the deletion was already reported, presumably by a relist. A
         ``known_objects.get_by_key`` failure is logged and the deletion queued.
         """
-        woken: list[Waiter] = []
+        woken: list[Parked] = []
         with self._lock:
             key = fifo_key_of(self._key_func, obj)
             if key not in self._items:
@@ -164,7 +163,7 @@ class DeltaFIFO(Queue):
             self._queue_locked(key, _DELETED, obj)
             if self._waiters:
                 woken = self._fire_locked()
-        _wake_all(woken)
+        wake_all(woken)
 
     def replace(self, items: Iterable[Any], resource_version: str = "") -> None:
         """Queue a relist: a ``REPLACED`` (or ``SYNC``) delta per item, then a tombstone
@@ -175,7 +174,7 @@ class DeltaFIFO(Queue):
         ignored, as in client-go. All or nothing: keys and transforms are computed first.
         """
         action = _REPLACED if self._emit_replaced else _SYNC
-        woken: list[Waiter] = []
+        woken: list[Parked] = []
         with self._lock:
             # Plan: everything that can fail happens before the first change.
             new: list[tuple[str, Any]] = []
@@ -209,7 +208,7 @@ class DeltaFIFO(Queue):
                 self._initial_population_count = len(keys) + len(tombstones)
             if self._waiters:
                 woken = self._fire_locked()
-        _wake_all(woken)
+        wake_all(woken)
 
     def resync(self) -> None:
         """Queue a ``SYNC`` delta for every known object whose key has nothing queued.
@@ -219,7 +218,7 @@ class DeltaFIFO(Queue):
         """
         if self._known is None:
             return
-        woken: list[Waiter] = []
+        woken: list[Parked] = []
         with self._lock:
             plan: dict[str, Any] = {}
             for known_key in self._known.list_keys():
@@ -235,7 +234,7 @@ class DeltaFIFO(Queue):
                 self._queue_locked(key, _SYNC, obj)
             if self._waiters:
                 woken = self._fire_locked()
-        _wake_all(woken)
+        wake_all(woken)
 
     # ---------------------------------------------------------------------------- inspection
 

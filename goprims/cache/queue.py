@@ -27,17 +27,19 @@ import builtins
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from goprims._waiter import (
+    Blocking,
+    Parked,
     ThreadWaiter,
     Waiter,
+    WaitQueue,
+    async_block,
     async_waiter,
-    cancel_shielded_checkpoint,
-    checkpoint_if_cancelled,
+    block,
+    wake_all,
 )
 from goprims.cache.deltas import Delta, Deltas
 from goprims.cache.keys import (
@@ -57,7 +59,6 @@ PopProcessFunc = Callable[[Deltas, bool], object]
 """``process(deltas, is_in_initial_list)``: consumes one popped entry under the FIFO's lock."""
 
 # Outcomes a firer records in ``Waiter.index`` before waking a parked pop.
-_W = TypeVar("_W", bound=Waiter)
 _FIRED = 1  # an entry is reserved for this waiter
 _CLOSED = 2  # the FIFO was closed
 
@@ -84,11 +85,6 @@ def fifo_key_of(key_func: KeyFunc, obj: Any) -> str:
 
 class FIFOClosed(Exception):
     """``pop`` found the FIFO closed and empty (client-go's ``ErrFIFOClosed``)."""
-
-
-def _wake_all(waiters: list[Waiter]) -> None:
-    for w in waiters:
-        w.wake()
 
 
 class Queue(abc.ABC):
@@ -119,7 +115,7 @@ class Queue(abc.ABC):
         # exactly one of: a firer, close(), or its own withdrawal.
         # Invariant: while any waiter is parked here, every entry is reserved
         # (self._len_locked() == self._reserved).
-        self._waiters: OrderedDict[Waiter, None] = OrderedDict()
+        self._waiters = WaitQueue(self._lock)
         # Entries promised to woken pops that have not re-taken the lock yet.
         # Invariant: 0 <= self._reserved <= self._len_locked().
         self._reserved = 0
@@ -134,24 +130,21 @@ class Queue(abc.ABC):
     def _take_locked(self) -> Deltas:
         """Remove and return the oldest entry (there is one). Lock held."""
 
-    def _fire_locked(self) -> list[Waiter]:
+    def _fire_locked(self) -> list[Parked]:
         """Reserve each unreserved entry for a parked pop. Lock held; wake the result after
-        releasing it."""
-        fired: list[Waiter] = []
+        releasing it (:func:`~goprims._waiter.wake_all`)."""
+        fired: list[Parked] = []
         waiters = self._waiters
         while waiters and self._len_locked() > self._reserved:
-            w, _ = waiters.popitem(last=False)
-            if w.try_claim():  # else it is withdrawing itself; skip it
-                w.index = _FIRED
-                self._reserved += 1
-                fired.append(w)
+            e = waiters.pop_live()  # skips pops withdrawing themselves
+            if e is None:
+                break
+            e.waiter.index = _FIRED
+            self._reserved += 1
+            fired.append(e)
         return fired
 
-    def _withdraw(self, w: Waiter) -> None:
-        with self._lock:
-            self._waiters.pop(w, None)
-
-    def _forfeit_locked(self, w: Waiter) -> list[Waiter]:
+    def _forfeit_locked(self, w: Waiter) -> list[Parked]:
         """A woken pop leaves without taking its reserved entry: pass it on. Lock held."""
         if w.index != _FIRED:
             return []
@@ -175,16 +168,12 @@ class Queue(abc.ABC):
     def close(self) -> None:
         """Close the FIFO: pops drain what is queued, then raise :class:`FIFOClosed` instead of
         waiting. Every pop waiting now wakes. Adding after close is still allowed (client-go)."""
-        woken: list[Waiter] = []
         with self._lock:
             self._closed = True
-            waiters = self._waiters
-            while waiters:
-                w, _ = waiters.popitem(last=False)
-                if w.try_claim():
-                    w.index = _CLOSED
-                    woken.append(w)
-        _wake_all(woken)
+            woken = self._waiters.claim_all()
+            for e in woken:
+                e.waiter.index = _CLOSED
+        wake_all(woken)
 
     def _transform(self, obj: Any) -> Any:
         if self._transformer is None or isinstance(obj, DeletedFinalStateUnknown):
@@ -203,10 +192,10 @@ class Queue(abc.ABC):
             return self._len_locked()
 
     def _park_locked(
-        self, deadline: float | None, new_waiter: Callable[[], _W]
-    ) -> tuple[_W, float | None]:
-        """A pop must wait: raise if closed or out of time, else queue a new waiter and return
-        it with the time left. Lock held."""
+        self, deadline: float | None, new_waiter: Callable[[], Waiter]
+    ) -> tuple[Parked, float | None]:
+        """A pop must wait: raise if closed or out of time, else park a new waiter and return
+        its entry with the time left. Lock held."""
         if self._closed:
             raise FIFOClosed("pop from a closed FIFO")
         remaining = None
@@ -214,9 +203,7 @@ class Queue(abc.ABC):
             remaining = deadline - _monotonic()
             if remaining <= 0:
                 raise TimeoutError("FIFO pop timed out")
-        w = new_waiter()
-        self._waiters[w] = None
-        return w, remaining
+        return self._waiters.park(new_waiter()), remaining
 
     def _took_reservation_locked(self, w: Waiter, woken: bool) -> bool:
         """After a wait: if an entry was reserved for ``w`` it is now the caller's to take (True);
@@ -244,27 +231,7 @@ class Queue(abc.ABC):
         not block), then raises ``TimeoutError``. Raises :class:`FIFOClosed` once the FIFO is
         closed and empty. An exception from ``process`` propagates; the entry is not requeued.
         """
-        deadline = None if timeout is None else _monotonic() + timeout
-        lock = self._lock
-        to_wake: list[Waiter] = []
-        lock.acquire()
-        try:
-            while self._len_locked() <= self._reserved:
-                w, remaining = self._park_locked(deadline, ThreadWaiter)
-                lock.release()
-                try:
-                    woken = w.wait(remaining, partial(self._withdraw, w))
-                except BaseException:
-                    lock.acquire()
-                    to_wake = self._forfeit_locked(w)
-                    raise
-                lock.acquire()
-                if self._took_reservation_locked(w, woken):
-                    break
-            return self._pop_locked(process)
-        finally:
-            lock.release()
-            _wake_all(to_wake)
+        return block(self._popping(process, timeout, ThreadWaiter))
 
     async def async_pop(
         self, process: PopProcessFunc | None = None, timeout: float | None = None
@@ -277,33 +244,37 @@ class Queue(abc.ABC):
         :mod:`goprims._waiter`). Taking the FIFO's lock may briefly block the event loop while
         another consumer's ``process`` runs.
         """
-        await checkpoint_if_cancelled()
+        return await async_block(self._popping(process, timeout, async_waiter))
+
+    def _popping(
+        self,
+        process: PopProcessFunc | None,
+        timeout: float | None,
+        new_waiter: Callable[[], Waiter],
+    ) -> Blocking[Deltas]:
+        """The pop, for every world: wait (maybe several times: a woken pop whose reservation
+        was lost to a timeout re-checks) until an entry is there for this caller, take it."""
         deadline = None if timeout is None else _monotonic() + timeout
         lock = self._lock
-        to_wake: list[Waiter] = []
-        blocked = False
+        to_wake: list[Parked] = []
         lock.acquire()
         try:
             while self._len_locked() <= self._reserved:
-                aw, remaining = self._park_locked(deadline, async_waiter)
+                e, remaining = self._park_locked(deadline, new_waiter)
                 lock.release()
-                blocked = True
                 try:
-                    woken = await aw.wait(remaining, partial(self._withdraw, aw))
-                except BaseException:
+                    woken = yield e.waiter, remaining, self._waiters.withdrawer(e)
+                except BaseException:  # cancelled or interrupted while parked
                     lock.acquire()
-                    to_wake = self._forfeit_locked(aw)
+                    to_wake = self._forfeit_locked(e.waiter)
                     raise
                 lock.acquire()
-                if self._took_reservation_locked(aw, woken):
+                if self._took_reservation_locked(e.waiter, woken):
                     break
-            deltas = self._pop_locked(process)
+            return self._pop_locked(process)
         finally:
-            lock.release()
-            _wake_all(to_wake)
-        if not blocked:
-            await cancel_shielded_checkpoint()
-        return deltas
+            lock.release()  # held here on every path: the except above re-acquires it
+            wake_all(to_wake)
 
     # -------------------------------------------------------------------- the Store interface
 

@@ -28,10 +28,10 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from goprims._waiter import Waiter
+from goprims._waiter import Parked, wake_all
 from goprims.cache.deltas import Delta, Deltas, DeltaType
 from goprims.cache.keys import DeletedFinalStateUnknown, KeyFunc, meta_namespace_key_func
-from goprims.cache.queue import Queue, TransformFunc, _wake_all, fifo_key_of, lookup_known
+from goprims.cache.queue import Queue, TransformFunc, fifo_key_of, lookup_known
 from goprims.cache.store import KeyListerGetter
 
 __all__ = ["RealFIFO"]
@@ -67,7 +67,7 @@ class RealFIFO(Queue):
         return Deltas((self._entries.popleft()[1],))
 
     def _append(self, dtype: DeltaType, obj: Any) -> None:
-        woken: list[Waiter] = []
+        woken: list[Parked] = []
         with self._lock:
             key = fifo_key_of(self._key_func, obj)
             obj = self._transform(obj)
@@ -75,7 +75,7 @@ class RealFIFO(Queue):
             self._entries.append((key, Delta(dtype, obj)))
             if self._waiters:
                 woken = self._fire_locked()
-        _wake_all(woken)
+        wake_all(woken)
 
     def _last_per_key_locked(self) -> dict[str, Delta]:
         """The last queued delta of each queued key, keys in order of first appearance."""
@@ -101,7 +101,7 @@ class RealFIFO(Queue):
     def replace(self, items: Iterable[Any], resource_version: str = "") -> None:
         """Queue a relist: tombstones for what disappeared, then a ``REPLACED`` delta per item
         (see the module docstring). ``resource_version`` is ignored. All or nothing."""
-        woken: list[Waiter] = []
+        woken: list[Parked] = []
         with self._lock:
             new: list[tuple[str, Delta]] = []
             new_keys: set[str] = set()
@@ -131,7 +131,7 @@ class RealFIFO(Queue):
                 self._initial_population_count = len(self._entries)
             if self._waiters:
                 woken = self._fire_locked()
-        _wake_all(woken)
+        wake_all(woken)
 
     def resync(self) -> None:
         """Queue a ``SYNC`` delta for every known key with nothing queued (not transformed).
@@ -141,7 +141,7 @@ class RealFIFO(Queue):
         """
         if self._known is None:
             return
-        woken: list[Waiter] = []
+        woken: list[Parked] = []
         with self._lock:
             queued = {key for key, _ in self._entries}
             plan: list[tuple[str, Delta]] = []
@@ -154,7 +154,7 @@ class RealFIFO(Queue):
             self._entries.extend(plan)
             if self._waiters:
                 woken = self._fire_locked()
-        _wake_all(woken)
+        wake_all(woken)
 
     # ---------------------------------------------------------------------------- inspection
 

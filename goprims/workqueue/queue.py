@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Hashable
-from functools import partial
+from collections import deque
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from goprims._waiter import (
+    Blocking,
     ThreadWaiter,
     Waiter,
+    WaitQueue,
+    async_block,
     async_waiter,
-    cancel_shielded_checkpoint,
-    checkpoint_if_cancelled,
+    block,
+    wake_all,
 )
 from goprims.clock import Clock, resolve
 from goprims.workqueue.metrics import (
@@ -92,9 +94,9 @@ class Queue(Generic[T]):
         # Parked get() callers, oldest first. Invariant: non-empty only while _queue is empty
         # and the queue is not shutting down. A waiter is fired with value=item, ok=True (the
         # item is already in _processing) or ok=False (shut down).
-        self._getters: OrderedDict[Waiter, None] = OrderedDict()
+        self._getters = WaitQueue(self._lock)
         # Parked shut_down_with_drain() callers; fired when _processing empties or drain ends.
-        self._drainers: OrderedDict[Waiter, None] = OrderedDict()
+        self._drainers = WaitQueue(self._lock)
         self._shutting_down = False
         self._drain = False
         self._metrics: QueueMetrics | None = new_queue_metrics(name, metrics, self._clock)
@@ -104,24 +106,16 @@ class Queue(Generic[T]):
 
     # ------------------------------------------------------------------ internal, lock held
 
-    def _claim_getter(self) -> Waiter | None:
-        """Pop and claim the oldest live parked getter. Lock held."""
-        getters = self._getters
-        while getters:
-            w, _ = getters.popitem(last=False)
-            if w.try_claim():
-                return w
-        return None  # every parked getter was withdrawing (timed out / cancelled)
-
     def _push(self, item: T) -> Waiter | None:
         """Make dirty ``item`` (not processing) available: hand it to a parked getter, or queue it.
 
         Returns the getter to wake once the lock is released. Lock held.
         """
-        w = self._claim_getter() if self._getters else None
-        if w is None:
+        e = self._getters.pop_live() if self._getters else None
+        if e is None:  # nobody parked, or every parked getter is withdrawing
             self._queue.append(item)
             return None
+        w = e.waiter
         self._dirty.discard(item)
         self._processing.add(item)
         if self._metrics is not None:
@@ -157,22 +151,13 @@ class Queue(Generic[T]):
         self._drain = drain
         self._shutting_down = True
         wake: list[Waiter] = []
-        while (w := self._claim_getter()) is not None:
-            w.ok = False
-            wake.append(w)
+        for e in self._getters.claim_all():
+            e.waiter.ok = False
+            wake.append(e.waiter)
         if not drain:
-            wake.extend(self._claim_drainers())
+            wake.extend(e.waiter for e in self._drainers.claim_all())
         self._on_shutdown()
         return wake
-
-    def _claim_drainers(self) -> list[Waiter]:
-        drainers = self._drainers
-        out: list[Waiter] = []
-        while drainers:
-            w, _ = drainers.popitem(last=False)
-            if w.try_claim():
-                out.append(w)
-        return out
 
     def _on_shutdown(self) -> None:
         """Hook for subclasses, called once per shutdown call with the lock held."""
@@ -184,14 +169,6 @@ class Queue(Generic[T]):
                 return False
             self._metrics.update_unfinished_work()
             return True
-
-    def _withdraw_getter(self, w: Waiter) -> None:
-        with self._lock:
-            self._getters.pop(w, None)
-
-    def _withdraw_drainer(self, w: Waiter) -> None:
-        with self._lock:
-            self._drainers.pop(w, None)
 
     # ------------------------------------------------------------------------------- public
 
@@ -227,20 +204,13 @@ class Queue(Generic[T]):
         """
         lock = self._lock
         lock.acquire()
-        try:
-            if self._queue:
+        if self._queue:  # the body's first step, inlined (get is hot)
+            try:
                 return self._take(), False
-            if self._shutting_down:
-                return None, True  # type: ignore[return-value]
-            if timeout is not None and timeout <= 0:
-                raise TimeoutError("workqueue get: no item")
-            w = ThreadWaiter()
-            self._getters[w] = None
-        finally:
-            lock.release()
-        if not w.wait(timeout, partial(self._withdraw_getter, w)):
-            raise TimeoutError("workqueue get: no item")
-        return w.value, not w.ok
+            finally:
+                lock.release()
+        lock.release()
+        return block(self._getting(timeout, ThreadWaiter))
 
     async def async_get(self, timeout: float | None = None) -> tuple[T, bool]:
         """:meth:`get` for an asyncio or trio task; thread producers may feed it.
@@ -249,22 +219,22 @@ class Queue(Generic[T]):
         nothing; cancelled after, the item is returned (it is already being processed by the
         caller, which must call :meth:`done`), following :mod:`goprims._waiter`.
         """
-        await checkpoint_if_cancelled()
+        return await async_block(self._getting(timeout, async_waiter))
+
+    def _getting(
+        self, timeout: float | None, new_waiter: Callable[[], Waiter]
+    ) -> Blocking[tuple[T, bool]]:
+        """The get, for every world: take the head, or park until an item is handed over."""
         with self._lock:
             if self._queue:
-                result: tuple[T, bool] | None = (self._take(), False)
-            elif self._shutting_down:
-                result = (None, True)  # type: ignore[assignment]
-            elif timeout is not None and timeout <= 0:
+                return self._take(), False
+            if self._shutting_down:
+                return None, True  # type: ignore[return-value]
+            if timeout is not None and timeout <= 0:
                 raise TimeoutError("workqueue get: no item")
-            else:
-                result = None
-                w = async_waiter()
-                self._getters[w] = None
-        if result is not None:
-            await cancel_shielded_checkpoint()
-            return result
-        if not await w.wait(timeout, partial(self._withdraw_getter, w)):
+            e = self._getters.park(new_waiter())
+        w = e.waiter
+        if not (yield w, timeout, self._getters.withdrawer(e)):
             raise TimeoutError("workqueue get: no item")
         return w.value, not w.ok
 
@@ -287,14 +257,13 @@ class Queue(Generic[T]):
             w = self._push(item) if item in self._dirty else None
             # As client-go signals when processing empties, a drain ends here even if the
             # item was just re-queued (workers still get it; the drain does not wait for it).
-            drainers = self._claim_drainers() if self._drainers and not processing else None
+            drainers = self._drainers.claim_all() if self._drainers and not processing else None
         finally:
             lock.release()
         if w is not None:
             w.wake()
         if drainers:
-            for d in drainers:
-                d.wake()
+            wake_all(drainers)
 
     def __len__(self) -> int:
         """Items waiting to be handed out (excluding those being processed). Informational."""
@@ -331,17 +300,7 @@ class Queue(Generic[T]):
         :meth:`shut_down` is called meanwhile. Workers **must** call ``done``, or this waits
         forever. ``timeout`` raises :class:`TimeoutError`; the queue stays shut down.
         """
-        self._shut_down(drain=True)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if not self._processing or not self._drain:
-                    return
-                w = ThreadWaiter()
-                self._drainers[w] = None
-            left = None if deadline is None else deadline - time.monotonic()
-            if not w.wait(left, partial(self._withdraw_drainer, w)):
-                raise TimeoutError("workqueue shut_down_with_drain: items still processing")
+        block(self._draining(timeout, ThreadWaiter))
 
     async def async_shut_down_with_drain(self, timeout: float | None = None) -> None:
         """:meth:`shut_down_with_drain` for an asyncio or trio task.
@@ -349,16 +308,17 @@ class Queue(Generic[T]):
         Cancelling the wait leaves the queue shut down (the drain keeps its meaning for other
         waiters).
         """
-        await checkpoint_if_cancelled()
+        await async_block(self._draining(timeout, async_waiter))
+
+    def _draining(self, timeout: float | None, new_waiter: Callable[[], Waiter]) -> Blocking[None]:
+        """Shut down with drain, then wait until nothing is processing: every world's body."""
         self._shut_down(drain=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._lock:
                 if not self._processing or not self._drain:
-                    break
-                w = async_waiter()
-                self._drainers[w] = None
+                    return
+                e = self._drainers.park(new_waiter())
             left = None if deadline is None else deadline - time.monotonic()
-            if not await w.wait(left, partial(self._withdraw_drainer, w)):
+            if not (yield e.waiter, left, self._drainers.withdrawer(e)):
                 raise TimeoutError("workqueue shut_down_with_drain: items still processing")
-        await cancel_shielded_checkpoint()
