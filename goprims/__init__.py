@@ -3,8 +3,8 @@
 One object, every world: each blocking primitive works from threads, asyncio tasks and trio
 tasks, and they may share the same object. The top level re-exports the core primitives
 (channels, clocks, synchronisation, context, the worker pool, maps) and every public exception
-of the package, including those of the ``workqueue``, ``cache``, ``storage`` and
-``scheduling`` layers.
+of the package, including those of the ``workqueue``, ``cache``, ``storage``,
+``scheduling`` and ``controller`` layers.
 
 ``import goprims`` is light: it imports none of them. Each re-exported name (and each public
 subpackage, ``goprims.cache`` ...) is imported on first access (PEP 562 module ``__getattr__``),
@@ -104,6 +104,8 @@ _LAZY: dict[str, str] = {
     # (the workqueue layer has no public exception; second-layer modules add theirs here)
     # the scheduling layer's public exceptions
     "QueueClosed": "goprims.scheduling",
+    # the controller toolkit's public exceptions
+    "AdoptionRefused": "goprims.controller",
     # the discovery module's public exceptions
     "AggregatorStopped": "goprims.discovery",
     # the konfig module's public exceptions
@@ -125,6 +127,7 @@ _SUBMODULES = frozenset(
         "chan",
         "clock",
         "context",
+        "controller",
         "discovery",
         "framing",
         "konfig",
@@ -197,6 +200,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_timeout as with_timeout
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
+    from goprims.controller import AdoptionRefused as AdoptionRefused
     from goprims.discovery import AggregatorStopped as AggregatorStopped
     from goprims.framing import JSONSyntaxError as JSONSyntaxError
     from goprims.framing import MalformedStream as MalformedStream

@@ -63,7 +63,7 @@ class Bg:
             finally:
                 self.done.set()
 
-        self.thread = threading.Thread(target=run)
+        self.thread = threading.Thread(target=run, daemon=True)  # a hung call must not hang exit
         self.thread.start()
 
     def join(self, timeout: float = 10.0) -> Any:

@@ -40,6 +40,7 @@ ABOVE_CORE = (
     "goprims.storage",
     "goprims.watch",
     "goprims.scheduling",
+    "goprims.controller",
     "goprims.discovery",
     "goprims.konfig",
 )

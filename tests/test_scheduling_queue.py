@@ -664,3 +664,48 @@ def test_exactly_one_of_less_and_sort_key_is_required(both: bool) -> None:
             higher_prio_first if both else None,
             sort_key=((lambda j: j.prio) if both else None),
         )
+
+
+def test_a_raising_pre_check_keeps_what_moved_and_still_serves_parked_poppers() -> None:
+    q = new_queue(initial_backoff=0.0, max_backoff=0.0)
+    new_fail_parked(q, Job("a", HIGH), set())
+    new_fail_parked(q, Job("b", LOW), set())
+    popper = Bg(q.pop)
+    wait_for(lambda: parked_poppers(q) == 1)
+
+    def check(j: Job) -> bool:
+        if j.name == "b":
+            raise RuntimeError("boom")
+        return True
+
+    with pytest.raises(RuntimeError, match="boom"):
+        q.move_all("e", pre_check=check)
+    assert popper.join().item.name == "a"
+    assert q.tier_of(Job("b")) == "parked"
+
+
+def test_failed_with_an_unhashable_reason_raises_and_keeps_the_item_in_flight() -> None:
+    q = new_queue()
+    q.add(Job("a"))
+    qi = q.pop(timeout=0)
+    with pytest.raises(TypeError):
+        q.failed(qi, reasons=[["not hashable"]])
+    assert q.tier_of(Job("a")) == "in_flight"
+    q.failed(qi, reasons={"ok"})
+    assert q.tier_of(Job("a")) == "parked"
+
+
+@pytest.mark.parametrize("mode", ["less", "sort_key"])
+def test_updating_an_active_item_does_not_reorder_the_heap_under_the_others(mode: str) -> None:
+    """Found by the state machine: a re-sorted item's old, dead heap entry must keep the order
+    it was pushed with."""
+    if mode == "less":
+        q = new_queue()
+    else:
+        q = BackoffPriorityQueue(job_key, None, sort_key=lambda j: -j.prio, clock=FakeClock())
+    q.add(Job("a", 1))
+    q.add(Job("c", 1))
+    q.add(Job("a", 0))
+    q.add(Job("b", 1))
+    q.add(Job("c", 0))
+    assert names(q, 3) == ["b", "a", "c"]

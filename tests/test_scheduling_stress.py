@@ -357,5 +357,23 @@ class QueueMachine(RuleBasedStateMachine):
         assert self.q.in_flight() == len(m.flight)
 
 
-QueueMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+class SortKeyQueueMachine(QueueMachine):
+    """The same model with the queue ordered by ``sort_key`` (the C-compared heap keys)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q = BackoffPriorityQueue(
+            job_key,
+            None,
+            sort_key=lambda j: -j.prio,
+            max_parked=MAX_PARKED,
+            matches=event_in_reasons,
+            clock=self.clock,
+        )
+
+
+_SETTINGS = settings(max_examples=150, stateful_step_count=40, deadline=None)
+QueueMachine.TestCase.settings = _SETTINGS
+SortKeyQueueMachine.TestCase.settings = _SETTINGS
 test_queue_tiers_follow_the_model = QueueMachine.TestCase
+test_sort_key_queue_tiers_follow_the_model = SortKeyQueueMachine.TestCase

@@ -73,3 +73,18 @@ def test_random_operations_match_a_dict_model(seed: int) -> None:
                 del model[k]
         assert len(h) == len(model)
         assert h.earliest() == (min(model.values()) if model else None)
+
+
+def test_peek_shows_the_earliest_item_without_taking_it_and_in_order_lists_all_by_due() -> None:
+    h: DelayHeap[str] = DelayHeap()
+    assert h.peek() is None and h.in_order() == []
+    h.push("b", 2.0)
+    h.push("a", 1.0)
+    h.push("a2", 1.0)  # tie: push order
+    h.push("c", 3.0)
+    h.push("b", 0.5)  # replaced: the old tuple is dead
+    assert h.peek() == ("b", 0.5)
+    assert h.peek() == ("b", 0.5) and len(h) == 4
+    assert h.in_order() == ["b", "a", "a2", "c"]
+    h.remove("b")
+    assert h.peek() == ("a", 1.0)

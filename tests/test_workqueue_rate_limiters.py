@@ -258,3 +258,46 @@ def test_limiters_count_failures_exactly_under_concurrent_calls() -> None:
     for t in threads:
         t.join()
     assert lim.num_requeues("shared") == 8000
+
+
+# ------------------------------------------------------- token bucket: allow (non-reserving)
+
+
+def test_allow_takes_only_a_token_that_is_there_now() -> None:
+    clock = FakeClock()
+    lim = BucketRateLimiter(2.0, 2, clock=clock)
+    assert [lim.allow() for _ in range(3)] == [True, True, False]
+    clock.step(0.25)  # half a token
+    assert not lim.allow()
+    clock.step(0.25)
+    assert lim.allow()
+    assert not lim.allow()
+
+
+def test_a_refused_allow_reserves_nothing() -> None:
+    clock = FakeClock()
+    lim = BucketRateLimiter(1.0, 1, clock=clock)
+    assert lim.allow()
+    for _ in range(5):
+        assert not lim.allow()  # refusals never push the balance negative
+    clock.step(1.0)
+    assert lim.allow()
+
+
+def test_allow_and_when_share_one_bucket() -> None:
+    clock = FakeClock()
+    lim = BucketRateLimiter(10.0, 1, clock=clock)
+    assert lim.when("a") == 0.0  # takes the token
+    assert not lim.allow()
+    assert lim.when("b") == 0.1  # reserves the next one: the balance is -1
+    clock.step(0.1)
+    assert not lim.allow()  # that token belongs to the reservation
+    clock.step(0.1)
+    assert lim.allow()
+
+
+def test_allow_edge_rates() -> None:
+    assert all(BucketRateLimiter(math.inf, 0).allow() for _ in range(3))
+    zero = BucketRateLimiter(0.0, 2, clock=FakeClock())
+    assert [zero.allow() for _ in range(3)] == [True, True, False]
+    assert not BucketRateLimiter(10.0, 0, clock=FakeClock()).allow()

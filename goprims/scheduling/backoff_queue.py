@@ -42,9 +42,11 @@ from goprims._waiter import (
     cancel_shielded_checkpoint,
     checkpoint_if_cancelled,
 )
+from goprims.backoff import exponential
 from goprims.chan import Chan, Recv, select
 from goprims.clock import Clock, TimerHandle, resolve
 from goprims.scheduling.errors import QueueClosed
+from goprims.stop import Stop, stop_chan
 from goprims.workqueue.delay_heap import DelayHeap
 
 __all__ = ["BackoffPriorityQueue", "QueuedItem", "backoff_duration"]
@@ -56,16 +58,11 @@ _EMPTY: frozenset[Any] = frozenset()
 
 def backoff_duration(attempts: int, initial: float, maximum: float) -> float:
     """Upstream's ``calculateBackoffDuration``: 0 before the first attempt, then
-    ``initial * 2**(attempts - 1)`` capped at ``maximum`` (doubling stops at the cap, so huge
-    attempt counts cost nothing and never overflow)."""
+    ``initial * 2**(attempts - 1)`` capped at ``maximum`` (the project's one exponential,
+    :func:`goprims.backoff.exponential`: exact, and never overflows)."""
     if attempts <= 0:
         return 0.0
-    d = initial
-    for _ in range(attempts - 1):
-        if d >= maximum - d:
-            return maximum
-        d += d
-    return min(d, maximum)
+    return exponential(initial, attempts - 1, maximum)
 
 
 class QueuedItem(Generic[T]):
@@ -108,24 +105,28 @@ class _Info:
 class _LessOrder:
     """The first field of an active entry when the queue orders by ``less``: compares by
     ``less``, then by timestamp, then by insertion order (a Python ``__lt__``; with
-    ``sort_key`` the first field is the key itself and heapq compares in C)."""
+    ``sort_key`` the first field is the key itself and heapq compares in C).
 
-    __slots__ = ("info", "less", "seq")
+    It holds the item and timestamp as they were when the entry was pushed: a record changed
+    later (an update re-pushes it) must not reorder the entries already in the heap, dead ones
+    included, or the heap invariant breaks.
+    """
+
+    __slots__ = ("item", "less", "seq", "timestamp")
 
     def __init__(self, info: _Info, seq: int, less: Callable[[Any, Any], bool]) -> None:
-        self.info = info
+        self.item = info.item
+        self.timestamp = info.timestamp
         self.seq = seq
         self.less = less
 
     def __lt__(self, other: _LessOrder) -> bool:
-        a = self.info
-        b = other.info
         less = self.less
-        if less(a.item, b.item):
+        if less(self.item, other.item):
             return True
-        if less(b.item, a.item):
+        if less(other.item, self.item):
             return False
-        return (a.timestamp, self.seq) < (b.timestamp, other.seq)
+        return (self.timestamp, self.seq) < (other.timestamp, other.seq)
 
 
 # An active heap entry: (order, timestamp, seq, info); order is sort_key(item) or a _LessOrder.
@@ -196,16 +197,6 @@ def _always(_reasons: Set[Any], _event: Any) -> bool:
     return True
 
 
-def _stop_channel(stop: Any) -> Chan[Any]:
-    if isinstance(stop, Chan):
-        return stop
-    done = getattr(stop, "done", None)
-    ch = done() if callable(done) else None
-    if not isinstance(ch, Chan):
-        raise TypeError(f"stop must be a Chan or a Context, not {type(stop).__name__}")
-    return ch
-
-
 class BackoffPriorityQueue(Generic[T]):
     """A keyed priority queue with a backoff tier and an event-gated parking tier; thread-,
     asyncio- and trio-safe. See the module docstring for the tiers and the lost-wakeup guard.
@@ -218,7 +209,8 @@ class BackoffPriorityQueue(Generic[T]):
     * ``sort_key(item)`` instead of ``less`` (pass ``less=None``): items pop in ascending
       ``sort_key`` order (e.g. ``lambda j: -j.priority``), ties as above. The heap then compares
       in C: about twice as fast as a ``less`` function, which costs a Python call per
-      comparison. Exactly one of the two must be given (:class:`ValueError`).
+      comparison. Exactly one of the two must be given (:class:`ValueError`); like ``less``,
+      ``sort_key`` runs under the lock and must not raise.
     * ``initial_backoff``, ``max_backoff`` (seconds): the backoff after ``n`` attempts is
       ``initial * 2**(n-1)`` capped at ``max_backoff``, counted from the failure.
     * ``max_parked`` (seconds): a parked item is released after that long even without an
@@ -550,6 +542,7 @@ class BackoffPriorityQueue(Generic[T]):
         it goes to backoff (or active if its backoff is already over). An item deleted while
         in flight is dropped. :class:`ValueError` if ``qi`` is not in flight.
         """
+        reasons = frozenset(reasons)  # before anything changes: an unhashable reason raises here
         with self._lock:
             flight = self._flight_of(qi, "failed")
             if flight is None:
@@ -560,7 +553,7 @@ class BackoffPriorityQueue(Generic[T]):
             if flight.pending is not None:
                 info.item = flight.pending
             info.timestamp = now = self._clock.now()
-            info.reasons = frozenset(reasons)
+            info.reasons = reasons
             if flight.changed or self._move_cycle >= qi.cycle:
                 self._requeue(info, now)
             else:
@@ -596,28 +589,38 @@ class BackoffPriorityQueue(Generic[T]):
         passes ``pre_check(item)`` (if given), goes to backoff while still backing off, else to
         active. The move is also recorded for the lost-wakeup guard: items in flight now that
         fail later go to backoff instead of parking. ``matches`` and ``pre_check`` run under
-        the queue's lock.
+        the queue's lock; if one raises, the exception propagates and the items moved before
+        it stay moved.
         """
-        with self._lock:
-            if self._closed:
-                return 0
-            self._move_cycle = self._cycle
-            moved = 0
-            if self._parked:
-                now = self._clock.now()
-                matches = self._matches
-                for key, info in list(self._parked.items()):
-                    if info.reasons and not matches(info.reasons, event):
-                        continue
-                    if pre_check is not None and not pre_check(info.item):
-                        continue
-                    del self._parked[key]
-                    self._requeue(info, now)
-                    moved += 1
-            wake = self._dispatch() if self._poppers else None
-        if wake:
+        wake: list[Waiter] = []
+        try:
+            with self._lock:
+                if self._closed:
+                    return 0
+                self._move_cycle = self._cycle
+                try:
+                    return self._move_parked(event, pre_check)
+                finally:
+                    # Even if matches or pre_check raised: what moved goes to the poppers.
+                    if self._poppers:
+                        wake = self._dispatch()
+        finally:
             for w in wake:
                 w.wake()
+
+    def _move_parked(self, event: Any, pre_check: Callable[[T], bool] | None) -> int:
+        moved = 0
+        if self._parked:
+            now = self._clock.now()
+            matches = self._matches
+            for key, info in list(self._parked.items()):
+                if info.reasons and not matches(info.reasons, event):
+                    continue
+                if pre_check is not None and not pre_check(info.item):
+                    continue
+                del self._parked[key]
+                self._requeue(info, now)
+                moved += 1
         return moved
 
     def activate(self, keys: Iterable[Hashable]) -> int:
@@ -707,7 +710,7 @@ class BackoffPriorityQueue(Generic[T]):
         for w in wake:
             w.wake()
 
-    def run(self, stop: Any) -> None:
+    def run(self, stop: Stop) -> None:
         """Flush on the clock until ``stop`` (a :class:`~goprims.chan.Chan` the caller closes,
         or a :class:`~goprims.context.Context`) is done or the queue is closed. Blocks.
 
@@ -716,7 +719,7 @@ class BackoffPriorityQueue(Generic[T]):
         ``max_parked``, so items move exactly when due and an idle queue schedules nothing.
         :class:`RuntimeError` if it is already running.
         """
-        stop_ch = _stop_channel(stop)
+        stop_ch = stop_chan(stop)
         with self._lock:
             if self._closed:
                 return

@@ -75,14 +75,28 @@ class DelayHeap(Generic[T]):
 
     def earliest(self) -> float | None:
         """The earliest due time, or None when empty."""
+        head = self._live_head()
+        return None if head is None else head[0]
+
+    def peek(self) -> tuple[T, float] | None:
+        """The earliest item and its due time, left in place; None when empty."""
+        head = self._live_head()
+        return None if head is None else (head[2], head[0])
+
+    def _live_head(self) -> _Entry | None:
+        """The earliest live entry, after dropping the dead ones above it."""
         heap = self._heap
         due = self._due
         while heap:
             head = heap[0]
             if due.get(head[2]) is head:
-                return head[0]
+                return head
             heapq.heappop(heap)  # dead
         return None
+
+    def in_order(self) -> list[T]:
+        """Every item, earliest first (ties in push order). O(n log n)."""
+        return [entry[2] for entry in sorted(self._due.values())]
 
     def pop_due(self, now: float) -> list[T]:
         """Take out every item due at or before ``now``, earliest first."""

@@ -165,14 +165,44 @@ class BucketRateLimiter:
                 return 0.0
             if self._burst < 1:
                 return INF_DURATION  # n > burst: the reservation is not ok, state unchanged
-            now = self._clock.now()
-            last = min(self._last, now)
-            tokens = min(float(self._burst), self._tokens + (now - last) * qps) - 1.0
+            now, tokens = self._advance_locked()
+            tokens -= 1.0
             self._last = now
             self._tokens = tokens
         if tokens >= 0:
             return 0.0
         return min(-tokens / qps, INF_DURATION)
+
+    def allow(self) -> bool:
+        """Take one token if one is available **now**; True if taken.
+
+        x/time/rate's ``Allow()`` (client-go flowcontrol's ``TryAccept``): unlike :meth:`when`
+        it never reserves a future token, so a refusal leaves the bucket unchanged and the
+        balance never goes negative. ``qps=math.inf`` always allows; ``qps=0`` allows the first
+        ``burst`` calls (shared with :meth:`when`) and refuses after that.
+        """
+        qps = self._qps
+        if qps == math.inf:
+            return True
+        with self._lock:
+            if qps == 0:
+                if self._burst < 1:
+                    return False
+                self._burst -= 1
+                return True
+            now, tokens = self._advance_locked()
+            if tokens < 1.0 or self._burst < 1:
+                return False  # not ok: x/time/rate updates nothing
+            self._last = now
+            self._tokens = tokens - 1.0
+        return True
+
+    def _advance_locked(self) -> tuple[float, float]:
+        """(now, the balance refilled up to now, capped at ``burst``): x/time/rate's
+        ``advance``. Reads the state only; the caller commits it. Lock held, ``qps > 0``."""
+        now = self._clock.now()
+        last = min(self._last, now)
+        return now, min(float(self._burst), self._tokens + (now - last) * self._qps)
 
     def forget(self, item: Hashable) -> None:
         """Nothing: the bucket is shared, not per item."""
