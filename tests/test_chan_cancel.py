@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections import Counter
 
 import pytest
 import trio
 
 from goprims.chan import Chan, Recv, Send, async_select
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as asyncio_timeout
+else:  # the backport asyncio.timeout was made from; it cancels the task the same way
+    from async_timeout import timeout as asyncio_timeout
 
 pytest.register_assert_rewrite("chan_support")  # before importing it: its asserts report in full
 import chan_support  # noqa: E402
@@ -50,13 +56,13 @@ def test_asyncio_receivers_cancelled_at_random_lose_and_duplicate_nothing(cap: i
     async def consumer(got: list[int], stats: Counter[str], use_select: bool) -> None:
         while True:
             try:
-                async with asyncio.timeout(rnd.choice(DELAYS)):
+                async with asyncio_timeout(rnd.choice(DELAYS)):
                     if use_select:
                         sel = await async_select(Recv(never), Recv(ch))
                         v, ok = sel.value, sel.ok
                     else:
                         v, ok = await ch.async_recv_ok()
-            except TimeoutError:
+            except asyncio.TimeoutError:
                 stats["cancelled"] += 1
                 continue
             if not ok:
@@ -109,12 +115,12 @@ def test_asyncio_senders_cancelled_at_random_deliver_each_value_exactly_once() -
         i = 0
         while i < N:
             try:
-                async with asyncio.timeout(rnd.choice(DELAYS)):
+                async with asyncio_timeout(rnd.choice(DELAYS)):
                     if i % 2:
                         await ch.async_send(i)
                     else:
                         await async_select(Recv(never), Send(ch, i))
-            except TimeoutError:
+            except asyncio.TimeoutError:
                 cancels += 1
                 continue
             i += 1
@@ -186,9 +192,9 @@ def test_asyncio_sender_and_trio_receivers_both_cancelled_at_random() -> None:
         i = 0
         while i < n:
             try:
-                async with asyncio.timeout(rnd_a.choice(DELAYS)):
+                async with asyncio_timeout(rnd_a.choice(DELAYS)):
                     await ch.async_send(i)
-            except TimeoutError:
+            except asyncio.TimeoutError:
                 cancels += 1
                 continue
             i += 1

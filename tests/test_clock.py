@@ -161,9 +161,11 @@ def test_real_clock_calls_in_due_order_and_not_early() -> None:
         if len(order) == 3:
             done.set()
 
-    rc.call_later(0.03, lambda: cb(3))
-    rc.call_later(0.01, lambda: cb(1))
-    rc.call_later(0.02, lambda: cb(2))
+    # Absolute due times from one reading: relative delays would reorder them whenever the test
+    # thread is descheduled between two registrations for longer than their 10 ms spacing.
+    rc.call_at(t0 + 0.03, lambda: cb(3))
+    rc.call_at(t0 + 0.01, lambda: cb(1))
+    rc.call_at(t0 + 0.02, lambda: cb(2))
     assert done.wait(5)
     assert order == [1, 2, 3]
     assert stamps[0] >= t0 + 0.01
