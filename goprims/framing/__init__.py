@@ -8,7 +8,8 @@ itself light). PyYAML is needed only for YAML decoding (``goprims[yaml]``).
   (``---``-separated documents), :func:`iter_length_delimited` (4-byte big-endian length, then
   the frame). Writers: :class:`LengthDelimitedWriter`, :class:`YAMLWriter`.
 * :class:`StreamDecoder`: the objects of a framed stream, with the too-large-then-continue rule
-  (:class:`ObjectTooLarge` once, then the next object).
+  (:class:`ObjectTooLarge` once, then the next object); ``framing="yaml-or-json"``
+  (:class:`YAMLOrJSONReader`) reads a manifest that may be either, as kubectl does.
 * :class:`RecognizingDecoder`: tries decoders that recognize the data, then the unsure ones
   (:class:`NoMatch` when none decodes it); ready formats :class:`JSONFormat`,
   :class:`YAMLFormat`, :class:`PrefixFormat`.
@@ -46,6 +47,7 @@ from goprims.framing.recognizer import (
 from goprims.framing.stream_decoder import DEFAULT_MAX_BYTES, Framing, StreamDecoder
 from goprims.framing.watch_stream import watch_events
 from goprims.framing.yaml_frames import YAMLDocumentReader, YAMLWriter, iter_yaml_documents
+from goprims.framing.yaml_or_json import YAMLOrJSONReader
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -67,6 +69,7 @@ __all__ = [
     "StreamDecoder",
     "YAMLDocumentReader",
     "YAMLFormat",
+    "YAMLOrJSONReader",
     "YAMLSyntaxError",
     "YAMLWriter",
     "iter_json_frames",

@@ -85,6 +85,13 @@ class JSONFrameReader(FrameReader):
         except UnicodeDecodeError as exc:
             raise JSONSyntaxError(f"invalid UTF-8 in a JSON value: {exc}") from exc
 
+    def unread(self) -> bytes:
+        """The bytes read from the stream and not yet returned: from the start of the value
+        being read (or that failed) to the end of what has been read so far. The stream's
+        remaining bytes follow them. Used to switch a stream to another framing after an error
+        (the YAML-or-JSON decoder)."""
+        return self._buf[self._pos :].encode("latin-1")
+
     # ---------------------------------------------------------------------------- reading
 
     def _fill(self) -> bool:

@@ -12,10 +12,11 @@ from goprims.framing.json_frames import JSONFrameReader
 from goprims.framing.length_delimited import LengthDelimitedReader
 from goprims.framing.reader import EndOfStream, FrameReader, check_max_bytes
 from goprims.framing.yaml_frames import YAMLDocumentReader
+from goprims.framing.yaml_or_json import YAMLOrJSONReader
 
 __all__ = ["DEFAULT_MAX_BYTES", "Framing", "StreamDecoder"]
 
-Framing = Literal["json", "yaml", "length-delimited"]
+Framing = Literal["json", "yaml", "length-delimited", "yaml-or-json"]
 
 DEFAULT_MAX_BYTES = 16 << 20
 """The longest frame a :class:`StreamDecoder` accepts by default: 16 MiB, as apimachinery's."""
@@ -26,9 +27,13 @@ class StreamDecoder(Iterator[Any]):
 
     ``framing`` picks the frame reader: ``"json"`` (:func:`~goprims.framing.iter_json_frames`),
     ``"yaml"`` (:func:`~goprims.framing.iter_yaml_documents`) or ``"length-delimited"``
-    (:func:`~goprims.framing.iter_length_delimited`). ``decode(frame: bytes)`` turns a frame
-    into an object; by default ``json.loads`` (for JSON the value the framer already parsed, so
-    each value is parsed once), or ``yaml.safe_load`` for YAML (PyYAML needed; checked here).
+    (:func:`~goprims.framing.iter_length_delimited`), or ``"yaml-or-json"``
+    (:class:`~goprims.framing.YAMLOrJSONReader`: JSON values if the stream starts with ``{``,
+    else YAML documents, with apimachinery's switch to YAML after a JSON error on the first
+    object). ``decode(frame: bytes)`` turns a frame into an object; by default ``json.loads`` (for
+    JSON the value the framer already parsed, so each value is parsed once), or
+    ``yaml.safe_load`` for YAML (PyYAML needed; checked here). With ``"yaml-or-json"`` a custom
+    ``decode`` gets JSON frames or YAML documents (a YAML parser reads both).
 
     :meth:`next` returns the next object and raises :class:`EOFError` at the end of the stream;
     iterating stops there. The too-large rule: a frame longer than ``max_bytes`` raises
@@ -52,11 +57,12 @@ class StreamDecoder(Iterator[Any]):
             raise TypeError("max_bytes must be an int")
         if decode is not None and not callable(decode):
             raise TypeError("decode must be callable")
-        self._json: JSONFrameReader | None = None
         self._reader: FrameReader
+        # A reader that parses as it frames: with the default decode, take its values.
+        values: JSONFrameReader | YAMLOrJSONReader | None = None
         if framing == "json":
-            self._json = JSONFrameReader(stream, max_bytes=limit)
-            self._reader = self._json
+            values = JSONFrameReader(stream, max_bytes=limit)
+            self._reader = values
             default: Callable[[bytes], Any] = json.loads
         elif framing == "yaml":
             require_yaml()
@@ -65,18 +71,23 @@ class StreamDecoder(Iterator[Any]):
         elif framing == "length-delimited":
             self._reader = LengthDelimitedReader(stream, max_bytes=limit)
             default = json.loads
+        elif framing == "yaml-or-json":
+            require_yaml()
+            values = YAMLOrJSONReader(stream, max_bytes=limit)
+            self._reader = values
+            default = safe_load
         else:
             raise ValueError(
-                f"framing must be 'json', 'yaml' or 'length-delimited', not {framing!r}"
+                "framing must be 'json', 'yaml', 'length-delimited' or 'yaml-or-json', "
+                f"not {framing!r}"
             )
         self._decode = default if decode is None else decode
-        # JSON with the default decoder: take the value the framer parsed (no second parse).
-        self._json_values = self._json if decode is None else None
+        self._values = values if decode is None else None
 
     def next(self) -> Any:
         """The next decoded object; :class:`EOFError` at the end of the stream."""
-        if self._json_values is not None:
-            return self._json_values.read_value()
+        if self._values is not None:
+            return self._values.read_value()
         frame = self._reader.read_frame()
         if frame is None:
             raise EndOfStream("end of the stream")
