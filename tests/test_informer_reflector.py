@@ -318,3 +318,75 @@ def test_stopping_during_backoff_leaves_no_timer_pending_on_the_clock() -> None:
     t.join(5)
     assert not t.is_alive()
     assert not clk.has_waiters()
+
+
+class FailingResyncStore(RecordingStore):
+    """client-go's TestReflectorResync store: the second resync fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.iteration = 0
+        self.resynced: Chan[int] = Chan(None)
+
+    def resync(self) -> None:
+        self.iteration += 1
+        self.resynced.send(self.iteration)
+        if self.iteration == 2:
+            raise RuntimeError("expected resync reached")
+
+
+def test_a_failing_resync_ends_list_and_watch_without_raising_after_exactly_two_resyncs() -> None:
+    # client-go's TestReflectorResync: the resync error is not propagated to ListAndWatch's
+    # caller, ListAndWatch returns, and there is no third resync.
+    clk = FakeClock()
+    w = ScriptedWatch([], block=True)
+    lw = ScriptedLW([ListResult([], "0")], [w])
+    store = FailingResyncStore()
+    r = Reflector(lw, store, resync_period=0.001, clock=clk)
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            r.list_and_watch(Chan[None]())
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=body)
+    t.start()
+    for expected in (1, 2):
+        clk.block_until_waiters(timeout=10)
+        clk.step(0.001)
+        assert store.resynced.recv(timeout=10) == expected
+    t.join(10)
+    assert not t.is_alive(), "list_and_watch kept watching after the resync failed"
+    assert errors == []
+    assert store.iteration == 2
+    assert w.stopped.closed  # the watch was stopped on the way out
+    assert not clk.has_waiters()  # and the resync helper left no timer behind
+
+
+def test_run_lists_again_after_its_backoff_when_the_resync_failed() -> None:
+    clk = FakeClock()
+    stop = Chan[None]()
+    first, second = ScriptedWatch([], block=True), ScriptedWatch([], block=True)
+    lw = ScriptedLW([ListResult([], "5"), ListResult([], "6")], [first, second])
+    store = FailingResyncStore()
+    r = Reflector(lw, store, resync_period=10, clock=clk)
+    r.backoff = Backoff(clk, rand=lambda: 0.0)
+    t = threading.Thread(target=r.run, args=(stop,))
+    t.start()
+    lw.wait_calls(2)  # list, watch
+    for expected in (1, 2):
+        clk.block_until_waiters(timeout=10)
+        clk.step(10)
+        assert store.resynced.recv(timeout=10) == expected
+    # the round ended: run() now waits its 0.8 s backoff on the clock, then lists again
+    clk.block_until_waiters(timeout=10)
+    assert first.stopped.closed
+    assert [c for c in lw.calls if c[0] == "list"] == [("list", "0")]
+    clk.step(0.8)
+    lw.wait_calls(4)
+    assert lw.calls[2:] == [("list", "5"), ("watch", "6")]
+    stop.close()
+    t.join(10)
+    assert not t.is_alive()

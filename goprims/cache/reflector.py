@@ -11,7 +11,10 @@ list's resourceVersion and applies every event to the store. Its resourceVersion
 * a watch that ends with ``ResourceExpired`` returns normally so that ``run`` relists at the last
   version (not ``""``: a list at a version means "at least this fresh");
 * every event, bookmarks included, advances the last synced version;
-* a watch that closes within 1 s having delivered no event is an error ("very short watch").
+* a watch that closes within 1 s having delivered no event is an error ("very short watch");
+* with ``resync_period > 0`` a helper calls ``store.resync()`` every period while watching; if
+  that raises, the error is logged, the watch is stopped and ``list_and_watch`` returns normally
+  (client-go's ``resyncerrc``: the error is not propagated), so ``run`` backs off and lists again.
 
 ``run`` repeats ``list_and_watch`` until ``stop``, sleeping a backoff between rounds: 0.8 s
 doubling with full jitter (each wait is ``d + random() * d``) up to 30 s, reset to 0.8 s after
@@ -136,17 +139,19 @@ class Reflector:
         """List, then watch until ``stop`` closes or the watch ends (see the module docstring).
 
         Raises list errors (other than expiry, which is retried at once with a consistent read)
-        and watch errors; returns normally on stop, on a clean watch close, or on expiry.
+        and watch errors; returns normally on stop, on expiry, and when ``store.resync()`` raised
+        (logged, not propagated, as client-go does). A watch that closes cleanly is reopened.
         """
         stop_ch = stop_chan(stop)
         self._list(stop_ch)
         if _stopped(stop_ch):
             return
-        resync_done: Chan[None] = Chan()
+        resync_done: Chan[None] = Chan()  # closed by us: the resync helper must end
+        resync_failed: Chan[None] = Chan()  # closed by the helper once store.resync() raised
         if self.resync_period > 0:
-            go(self._resync_loop, stop_ch, resync_done)
+            go(self._resync_loop, stop_ch, resync_done, resync_failed)
         try:
-            self._watch_loop(stop_ch)
+            self._watch_loop(stop_ch, resync_failed)
         finally:
             resync_done.close()
 
@@ -163,37 +168,41 @@ class Reflector:
         self.store.replace(list(result.items), result.resource_version)
         self._set_rv(result.resource_version)
 
-    def _resync_loop(self, stop: Chan[Any], done: Chan[None]) -> None:
+    def _resync_loop(self, stop: Chan[Any], done: Chan[None], failed: Chan[None]) -> None:
         while True:
             if sleep(self.resync_period, stop, done, clock=self.clock) != 2:
                 return
             if self.should_resync is None or self.should_resync():
                 try:
                     self.store.resync()
-                except Exception as err:  # ends this resync loop, as client-go's resyncerrc
-                    log.error("%s: resync failed: %s", self.name, err)
+                except Exception as err:  # ends this round, as client-go's resyncerrc
+                    log.warning("%s: resync failed, ending the watch: %s", self.name, err)
+                    failed.close()
                     return
 
-    def _watch_loop(self, stop: Chan[Any]) -> None:
-        while not _stopped(stop):
+    def _watch_loop(self, stop: Chan[Any], resync_failed: Chan[None]) -> None:
+        while not _stopped(stop) and not resync_failed.closed:
             w = self.lw.watch(self.last_sync_resource_version())
             try:
-                outcome = self._handle_watch(w, stop)
+                outcome = self._handle_watch(w, stop, resync_failed)
             except ResourceExpired as err:
                 log.info("%s: watch expired (%s); relisting", self.name, err)
                 return
             finally:
                 w.stop()
-            if outcome == "stopped":
-                return
+            if outcome != "closed":
+                return  # stopped, or the resync failed: run() relists after its backoff
             # a clean close: reopen from the last version, no relist
 
-    def _handle_watch(self, w: Watch, stop: Chan[Any]) -> str:
-        # A helper closes the watch when stop closes, so iteration below never outlives stop.
+    def _handle_watch(self, w: Watch, stop: Chan[Any], resync_failed: Chan[None]) -> str:
+        """Apply ``w``'s events until it ends: "closed" when it closed by itself, "stopped" on
+        stop, "resync failed" when the resync helper failed; raises the watch's errors."""
+        # A helper closes the watch when stop closes or the resync fails, so the iteration below
+        # never outlives either.
         finished: Chan[None] = Chan()
 
         def stop_watch_on_stop() -> None:
-            if select(Recv(stop), Recv(finished)).index == 0:
+            if select(Recv(stop), Recv(resync_failed), Recv(finished)).index != 2:
                 w.stop()
 
         go(stop_watch_on_stop)
@@ -204,6 +213,8 @@ class Reflector:
             for ev in w:
                 if _stopped(stop):
                     return "stopped"
+                if resync_failed.closed:
+                    return "resync failed"
                 t = ev.type
                 obj = ev.object
                 if t == EventType.ERROR:
@@ -228,6 +239,8 @@ class Reflector:
             finished.close()
         if _stopped(stop):
             return "stopped"
+        if resync_failed.closed:
+            return "resync failed"
         if events == 0 and self.clock.now() - start < 1.0:
             raise WatchError("very short watch: the watch closed within 1 s with no events")
         return "closed"
