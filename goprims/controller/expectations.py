@@ -88,10 +88,12 @@ class _ExpectationsBase:
     def creation_observed(self, key: Hashable) -> None:
         """One creation of ``key``'s children was observed (or a create failed and will never
         be): ``lower_expectations(key, 1, 0)``."""
+        records = self._records
         with self._lock:
-            rec = self._records.get(key)
-            if rec is not None:
-                rec.adds -= 1
+            # No call while the lock is held (a dict lookup, not .get()): a thread is then
+            # hardly ever switched out holding it, which matters with many observers.
+            if key in records:
+                records[key].adds -= 1
 
     def satisfied(self, key: Hashable) -> bool:
         """True when ``key`` needs a sync: it has no record, both counts are ``<= 0``, or its
@@ -148,10 +150,10 @@ class Expectations(_ExpectationsBase):
 
     def deletion_observed(self, key: Hashable) -> None:
         """One deletion was observed: ``lower_expectations(key, 0, 1)``."""
+        records = self._records
         with self._lock:
-            rec = self._records.get(key)
-            if rec is not None:
-                rec.dels -= 1
+            if key in records:
+                records[key].dels -= 1
 
 
 class UIDTrackingExpectations(_ExpectationsBase):

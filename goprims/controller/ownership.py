@@ -47,10 +47,22 @@ class AdoptionRefused(RuntimeError):
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = obj.get("metadata")
+    if type(obj) is dict:  # the common case, without the slower ABC checks below
+        meta = obj.get("metadata")
+        if type(meta) is dict:
+            return meta
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
     if not isinstance(meta, Mapping):
         raise TypeError(f"object has no 'metadata' mapping: {obj!r:.200}")
     return meta
+
+
+def _controller_ref(meta: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The controller entry of ``metadata.ownerReferences`` itself (not a copy), or None."""
+    for ref in meta.get("ownerReferences") or ():
+        if ref.get("controller") is True:
+            return ref  # type: ignore[no-any-return]
+    return None
 
 
 def owner_reference(owner: Mapping[str, Any], *, kind: str, api_version: str) -> dict[str, Any]:
@@ -77,11 +89,10 @@ def owner_reference(owner: Mapping[str, Any], *, kind: str, api_version: str) ->
 
 
 def controller_of(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The first owner reference of ``obj`` with ``"controller": True``, or None (an orphan)."""
-    for ref in _meta(obj).get("ownerReferences") or ():
-        if ref.get("controller") is True:
-            return dict(ref)
-    return None
+    """A copy of the first owner reference of ``obj`` with ``"controller": True``, or None (an
+    orphan)."""
+    ref = _controller_ref(_meta(obj))
+    return None if ref is None else dict(ref)
 
 
 def _deleting(meta: Mapping[str, Any]) -> bool:
@@ -146,8 +157,14 @@ class RefManager:
         """Claim one object (see the module's table). Returns True if ``owner`` now controls it.
         Raises what ``adopt``/``release``/``can_adopt`` raised, except
         :class:`~goprims.storage.NotFound` (then False)."""
-        meta = _meta(obj)
-        ref = controller_of(obj)
+        meta = obj.get("metadata") if type(obj) is dict else None
+        if type(meta) is not dict:
+            meta = _meta(obj)
+        ref = None
+        for r in meta.get("ownerReferences") or ():  # inline _controller_ref: the hot path
+            if r.get("controller") is True:
+                ref = r
+                break
         if ref is not None:
             if ref.get("uid") != self._uid:
                 return False  # controlled by someone else

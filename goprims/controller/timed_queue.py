@@ -22,8 +22,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from goprims.clock import Clock, resolve
 from goprims.workqueue.delay_heap import DelayHeap
@@ -37,13 +36,12 @@ EVICTION_BURST = 1
 """The default bucket size (upstream's ``EvictionRateLimiterBurst``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class TimedValue(Generic[V]):
+class TimedValue(NamedTuple):
     """A queued value: ``uid`` identifies the incarnation (anything; upstream passes the node's
     UID), ``added_at`` is when it was added and ``process_at`` when it is next due, both on the
-    queue's clock."""
+    queue's clock. A named tuple: cheap to make, compared by value."""
 
-    value: V
+    value: Any
     uid: Any
     added_at: float
     process_at: float
@@ -75,7 +73,7 @@ class RateLimitedTimedQueue(Generic[V]):
         # Guarded by _lock. Invariants: every queued value is in _values and in _heap (due at its
         # process_at); a processed value is in _values but not in _heap.
         self._heap: DelayHeap[V] = DelayHeap()
-        self._values: dict[V, TimedValue[V]] = {}
+        self._values: dict[V, TimedValue] = {}
         self._qps = float(qps)
         self._limiter = self._new_limiter(self._qps)  # None: never accepts
 
@@ -122,7 +120,7 @@ class RateLimitedTimedQueue(Generic[V]):
         """True while ``value`` is queued or processed (i.e. :meth:`add` would refuse it)."""
         return value in self._values
 
-    def values(self) -> list[TimedValue[V]]:
+    def values(self) -> list[TimedValue]:
         """The queued values in processing order (earliest ``process_at`` first, ties in add
         order). Processed values are not listed."""
         with self._lock:
@@ -131,7 +129,8 @@ class RateLimitedTimedQueue(Generic[V]):
     def processed(self) -> set[V]:
         """Values processed successfully and not yet removed."""
         with self._lock:
-            return {v for v in self._values if v not in self._heap}
+            heap = self._heap
+            return {v for v in self._values if v not in heap}
 
     def swap_limiter(self, qps: float) -> None:
         """Change the rate. Nothing happens if ``qps`` equals the current rate. ``qps <= 0``
@@ -156,7 +155,7 @@ class RateLimitedTimedQueue(Generic[V]):
         limiter = self._limiter
         return limiter is not None and limiter.allow()
 
-    def try_process(self, fn: Callable[[TimedValue[V]], tuple[bool, float]]) -> int:
+    def try_process(self, fn: Callable[[TimedValue], tuple[bool, float]]) -> int:
         """Handle due values, earliest first, while the bucket has a token.
 
         For each head whose ``process_at <= now`` a token is taken and ``fn(tv)`` is called
@@ -168,30 +167,36 @@ class RateLimitedTimedQueue(Generic[V]):
         Returns the number of calls of ``fn``.
         """
         calls = 0
+        lock = self._lock
+        heap = self._heap
+        values = self._values
         with self._processing:
             while True:
-                with self._lock:
-                    head = self._heap.peek()
+                with lock:
+                    head = heap.peek()
                     if head is None:
                         return calls
                     value, due = head
                     # Upstream takes the token before looking at the time; a head that is not
                     # due costs no token here (a token is spent only on a call of fn).
                     now = self._clock.now()
-                    if now < due or not self._take_token_locked():
+                    if now < due:
                         return calls
-                    tv = self._values[value]
+                    limiter = self._limiter
+                    if limiter is None or not limiter.allow():
+                        return calls
+                    tv = values[value]
                 calls += 1
-                ok, wait = fn(tv)
-                with self._lock:
-                    if self._values.get(value) is not tv:
-                        continue  # removed (or removed and re-added) while fn ran
+                ok, wait = fn(tv)  # an exception leaves the value queued as it was
+                with lock:
+                    if values.get(value) is not tv:
+                        continue  # removed (or removed and added again) while fn ran
                     if ok:
-                        self._heap.remove(value)  # processed: stays in _values
-                    else:
-                        wait = float(wait)
-                        if wait != wait:
-                            wait = 0.0
-                        at = max(now + wait, math.nextafter(now, math.inf))
-                        self._values[value] = replace(tv, process_at=at)
-                        self._heap.push(value, at)
+                        heap.remove(value)  # processed: stays in _values
+                        continue
+                    wait = float(wait)
+                    if wait != wait:
+                        wait = 0.0
+                    at = max(now + wait, math.nextafter(now, math.inf))
+                    values[value] = tv._replace(process_at=at)
+                    heap.push(value, at)
