@@ -8,6 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+# The helper modules the tests import. They are not named test_*.py, so pytest neither collects
+# them as tests nor rewrites their asserts by itself: register them here, before any test module
+# imports them, so that a failing assert inside a helper reports its operands in full.
+pytest.register_assert_rewrite(
+    "chan_support", "etcd_server", "fifo_support", "pool_support", "storage_support", "sync_support"
+)
+
 # Threads goprims may keep briefly after a test: the shared timer thread exits once no timer is
 # pending, and the default go() pool's idle workers exit after their expiry.
 _TRANSIENT_PREFIXES = ("goprims-timer", "goprims-go")

@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 import trio
-from test_sync_support import asyncio_thread, start_thread, trio_thread, wait_until
+from sync_support import asyncio_thread, start_thread, trio_thread, wait_until
 
 from goprims.chan import Chan, Recv, async_select, select
 from goprims.clock import FakeClock

@@ -284,3 +284,18 @@ def test_the_lazy_table_and_the_type_checking_imports_list_the_same_names() -> N
                     typed[alias.name] = stmt.module
     assert typed == goprims._LAZY
     assert goprims.__all__ == sorted(goprims._LAZY)
+
+
+# ------------------------------------------------------------------------------------ packaging
+
+
+def test_the_version_has_one_source_that_the_installed_metadata_reports() -> None:
+    # pyproject.toml declares the version dynamic, read from goprims.__version__; nothing else
+    # in the project may spell it.
+    import importlib.metadata
+
+    assert importlib.metadata.version("goprims") == goprims.__version__
+    root = Path(__file__).resolve().parent.parent
+    pyproject = (root / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'version = { attr = "goprims.__version__" }' in pyproject

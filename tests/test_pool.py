@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from test_pool_support import (
+from pool_support import (
     Gate,
     Parked,
     Pools,

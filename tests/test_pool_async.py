@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import trio
-from test_pool_support import Gate, Pools, held_pool, pools_fixture, worker_threads
+from pool_support import Gate, Pools, held_pool, pools_fixture, worker_threads
 
 import goprims.pool as gp
 from goprims._waiter import async_waiter

@@ -8,7 +8,7 @@ import textwrap
 import threading
 from typing import Any
 
-from test_pool_support import (
+from pool_support import (
     Pools,
     Spawner,
     join_all,

@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 import trio
 import trio.testing
-from test_sync_support import asyncio_thread, start_thread, trio_thread, wait_until
+from sync_support import asyncio_thread, start_thread, trio_thread, wait_until
 
 from goprims.sync import Barrier
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import trio
-from test_sync_support import start_thread, wait_until
+from sync_support import start_thread, wait_until
 
 from goprims.context import Canceled, background, cause, with_cancel
 from goprims.sync import Barrier, Group

@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 import trio
-from test_sync_support import asyncio_thread, start_thread, trio_thread, wait_until
+from sync_support import asyncio_thread, start_thread, trio_thread, wait_until
 
 from goprims.sync import CalledTwice, Once, once_func, once_only, once_value
 
