@@ -108,3 +108,58 @@ def test_importing_framing_does_not_import_the_cache_layer() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_events_of_a_chunked_http_watch_arrive_before_the_response_ends() -> None:
+    # A real HTTP/1.1 chunked response (what an API server's watch is), read with http.client:
+    # each event comes out while the server is still holding the response open.
+    import http.client
+    import http.server
+    import threading
+
+    send_second = threading.Event()
+    released: list[bool] = []
+    events = [
+        {"type": "ADDED", "object": cm("a", "1")},
+        {"type": "MODIFIED", "object": cm("a", "2")},
+    ]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i, ev in enumerate(events):
+                if i == 1:
+                    # Not released in time = the client waited for more data: the test fails.
+                    released.append(send_second.wait(10))
+                data = json.dumps(ev).encode() + b"\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    serving = threading.Thread(target=server.serve_forever, name="watch-server")
+    serving.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.request("GET", "/api/v1/configmaps?watch=true")
+        resp = conn.getresponse()
+        it = watch_events(resp)
+        assert next(it) == WatchEvent(EventType.ADDED, cm("a", "1"))  # the second is not sent yet
+        send_second.set()
+        assert list(it) == [WatchEvent(EventType.MODIFIED, cm("a", "2"))]
+        assert released == [True]
+        conn.close()
+    finally:
+        send_second.set()
+        server.shutdown()
+        server.server_close()
+        serving.join()
