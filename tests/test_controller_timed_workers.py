@@ -5,6 +5,7 @@ Replacement), on a FakeClock; fn runs on a pool, so tests wait on events, never 
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Hashable
@@ -243,3 +244,103 @@ def test_async_cancel_and_wait_under_asyncio_and_trio() -> None:
     q.add_work("d", 1.0)
     trio.run(q.async_cancel_and_wait, 10)
     assert len(q) == 0
+
+
+def test_update_work_replaces_a_pending_work() -> None:
+    fired = Fired()
+    clock = FakeClock()
+    q = TimedWorkerQueue(fired, clock)
+    assert q.update_work("k", 10.0, "old")  # not present: added
+    assert not q.update_work("k", 10.0, "same-time")  # same time: kept, args unchanged
+    assert q.update_work("k", 5.0, "new")
+    assert q.fire_at("k") == 5.0 and clock.waiters() == 1  # the old timer was withdrawn
+    clock.step(5.0)
+    fired.expect(1)
+    q.join(10)
+    clock.step(10.0)
+    q.join(10)
+    assert fired.calls == Counter({"k": 1}) and fired.args["k"] == ("new",)
+
+
+def test_update_work_leaves_a_started_work_alone() -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    def fn(key: Hashable) -> None:
+        started.set()
+        assert release.wait(10)
+
+    q = TimedWorkerQueue(fn, FakeClock())
+    q.add_work("k", 0.0)
+    assert started.wait(10)
+    assert not q.update_work("k", 50.0)
+    release.set()
+    q.join(10)
+    assert "k" not in q
+
+
+def test_update_work_to_a_past_time_runs_at_once() -> None:
+    fired = Fired()
+    clock = FakeClock(100.0)
+    q = TimedWorkerQueue(fired, clock)
+    q.add_work("k", 200.0, 1)
+    assert q.update_work("k", 50.0, 2)
+    fired.expect(1)
+    q.join(10)
+    assert fired.args["k"] == (2,) and not clock.has_waiters()
+
+
+def test_concurrent_adds_cancels_and_steps_conserve_every_work() -> None:
+    # Every accepted work (a unique token) ends exactly one way: it ran once, a cancel withdrew
+    # it, or it is still pending at the end. Nothing runs twice or is lost.
+    lock = threading.Lock()
+    ran: Counter[int] = Counter()
+
+    def fn(key: Hashable, token: int) -> None:
+        with lock:
+            ran[token] += 1
+
+    clock = FakeClock()
+    q = TimedWorkerQueue(fn, clock)
+    tokens = iter(range(1_000_000))
+    accepted = 0
+    withdrawn = 0
+    start = threading.Barrier(5)
+
+    def client(seed: int) -> None:
+        nonlocal accepted, withdrawn
+        rng = random.Random(seed)
+        start.wait()
+        for _ in range(400):
+            key = rng.randrange(12)
+            op = rng.random()
+            with lock:
+                token = next(tokens)
+            at = clock.now() + rng.choice([0.0, 0.5, 1.0, 2.0])
+            if op < 0.6:
+                ok = q.add_work(key, at, token)
+                with lock:
+                    accepted += ok
+            else:
+                ok = q.cancel_work(key)
+                with lock:
+                    withdrawn += ok
+
+    def stepper() -> None:
+        start.wait()
+        for _ in range(200):
+            clock.step(0.25)
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in range(4)]
+    threads.append(threading.Thread(target=stepper))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    q.join(10)
+    left = q.cancel_all()
+    q.join(10)
+    assert all(n == 1 for n in ran.values())  # nothing ran twice
+    assert len(q) == 0
+    assert sum(ran.values()) + withdrawn + left == accepted
+    assert sum(ran.values()) > 0 and withdrawn > 0  # both outcomes were exercised

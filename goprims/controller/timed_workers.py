@@ -64,14 +64,43 @@ class TimedWorkerQueue:
         with self._lock:
             if key in self._works:
                 return False
-            work = _Work(key, fire_at, args)
-            self._works[key] = work
-            if fire_at > self._clock.now():
-                work.timer = self._clock.call_at(fire_at, lambda: self._fire(work))
-                return True
-            self._running.add(1)
-        self._dispatch(work)
+            due_now = self._schedule_locked(key, fire_at, args)
+        if due_now is not None:
+            self._dispatch(due_now)
         return True
+
+    def update_work(self, key: Hashable, fire_at: float, *args: Any) -> bool:
+        """Schedule ``fn(key, *args)`` for ``fire_at``, replacing the pending work of ``key``
+        (upstream's ``UpdateWork``). Returns False, and changes nothing, if ``key``'s work has
+        already started or is pending for exactly ``fire_at``; otherwise the old work (if any) is
+        withdrawn and True is returned."""
+        if fire_at != fire_at:
+            raise ValueError("TimedWorkerQueue.update_work: fire_at is NaN")
+        with self._lock:
+            old = self._works.get(key)
+            if old is not None:
+                if old.started or old.fire_at == fire_at:
+                    return False
+                old.cancelled = True
+                if old.timer is not None:
+                    old.timer.cancel()  # the clock's lock is taken after ours, never before
+            due_now = self._schedule_locked(key, fire_at, args)
+        if due_now is not None:
+            self._dispatch(due_now)
+        return True
+
+    def _schedule_locked(
+        self, key: Hashable, fire_at: float, args: tuple[Any, ...]
+    ) -> _Work | None:
+        """Make a work for ``key`` present: arm its timer, or return it to be dispatched now
+        (counted as running). Lock held."""
+        work = _Work(key, fire_at, args)
+        self._works[key] = work
+        if fire_at > self._clock.now():
+            work.timer = self._clock.call_at(fire_at, lambda: self._fire(work))
+            return None
+        self._running.add(1)
+        return work
 
     def _fire(self, work: _Work) -> None:
         """Clock callback: hand the work to the pool unless it was cancelled. Never blocks on
