@@ -21,17 +21,20 @@ stays: every :meth:`~ApprovalGate.wait`, before or after it, returns the same
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Generator, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from functools import partial
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from goprims._waiter import (
+    Blocking,
+    Parked,
     ThreadWaiter,
     Waiter,
+    WaitQueue,
+    async_block,
     async_waiter,
-    cancel_shielded_checkpoint,
-    checkpoint_if_cancelled,
+    block,
+    wake_all,
 )
 from goprims.clock import Clock, TimerHandle, resolve
 
@@ -89,34 +92,26 @@ class ApprovalGate:
         # party -> its timeout callback; parties that did not allow yet.
         self._pending: dict[str, TimerHandle] = {}
         # Parked wait() callers; all fired (value=the decision) when the decision is made.
-        self._waiters: OrderedDict[Waiter, None] = OrderedDict()
+        self._waiters = WaitQueue(self._lock)
         with self._lock:
             for party, t in self.timeouts.items():
                 self._pending[party] = self._clock.call_later(t, partial(self._time_out, party, t))
 
     # ------------------------------------------------------------------ internal
 
-    def _decide(self, decision: Decision) -> list[Waiter]:
+    def _decide(self, decision: Decision) -> list[Parked]:
         """Record the decision, stop the timers, claim the waiters. Lock held."""
         self._decision = decision
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
-        wake: list[Waiter] = []
-        waiters = self._waiters
-        while waiters:
-            w, _ = waiters.popitem(last=False)
-            if w.try_claim():
-                w.value = decision
-                wake.append(w)
-        return wake
+        woken = self._waiters.claim_all()
+        for e in woken:
+            e.waiter.value = decision
+        return woken
 
     def _time_out(self, party: str, after: float) -> None:
         self.reject(party, f"rejected due to timeout after waiting {after:g} s at {party}")
-
-    def _withdraw(self, w: Waiter) -> None:
-        with self._lock:
-            self._waiters.pop(w, None)
 
     # ------------------------------------------------------------------ deciding
 
@@ -134,8 +129,7 @@ class ApprovalGate:
             if self._pending:
                 return False
             wake = self._decide(_ALLOWED)
-        for w in wake:
-            w.wake()
+        wake_all(wake)
         return True
 
     def reject(self, party: str, message: str = "") -> bool:
@@ -145,8 +139,7 @@ class ApprovalGate:
             if self._decision is not None:
                 return False
             wake = self._decide(Decision(False, party, message))
-        for w in wake:
-            w.wake()
+        wake_all(wake)
         return True
 
     # ------------------------------------------------------------------ observing
@@ -163,17 +156,17 @@ class ApprovalGate:
 
     def _waiting(
         self, timeout: float | None, new_waiter: Callable[[], Waiter]
-    ) -> Generator[tuple[Any, float | None, Callable[[], None]], bool, Decision]:
+    ) -> Blocking[Decision]:
+        """wait for every world (:func:`~goprims._waiter.block` / ``async_block``)."""
         with self._lock:
             if self._decision is not None:
                 return self._decision
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("ApprovalGate.wait: no decision yet")
-            w = new_waiter()
-            self._waiters[w] = None
-        if not (yield w, timeout, partial(self._withdraw, w)):
+            e = self._waiters.park(new_waiter())
+        if not (yield e.waiter, timeout, self._waiters.withdrawer(e)):
             raise TimeoutError("ApprovalGate.wait: no decision yet")
-        decision: Decision = w.value
+        decision: Decision = e.waiter.value
         return decision
 
     def wait(self, timeout: float | None = None) -> Decision:
@@ -182,31 +175,14 @@ class ApprovalGate:
         ``timeout`` (seconds, 0: do not block) raises :class:`TimeoutError`; that is the
         waiter giving up, not a decision: the parties' own timeouts decide.
         """
-        steps = self._waiting(timeout, ThreadWaiter)
-        try:
-            w, remaining, withdraw = next(steps)
-            steps.send(w.wait(remaining, withdraw))
-        except StopIteration as done:
-            decision: Decision = done.value
+        decision = self._decision
+        if decision is not None:
             return decision
-        raise AssertionError("unreachable: a wait parks at most once")  # pragma: no cover
+        return block(self._waiting(timeout, ThreadWaiter))
 
     async def async_wait(self, timeout: float | None = None) -> Decision:
         """:meth:`wait` for asyncio and trio tasks; the parties may be threads."""
-        await checkpoint_if_cancelled()
-        steps = self._waiting(timeout, async_waiter)
-        try:
-            w, remaining, withdraw = next(steps)
-        except StopIteration as done:
-            await cancel_shielded_checkpoint()
-            decision: Decision = done.value
-            return decision
-        try:
-            steps.send(await w.wait(remaining, withdraw))
-        except StopIteration as done:
-            decision = done.value
-            return decision
-        raise AssertionError("unreachable: a wait parks at most once")  # pragma: no cover
+        return await async_block(self._waiting(timeout, async_waiter))
 
     def __repr__(self) -> str:
         return f"ApprovalGate(pending={sorted(self._pending)!r}, decision={self._decision!r})"

@@ -31,16 +31,19 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Hashable, Iterable, Set
-from functools import partial
+from collections.abc import Callable, Hashable, Iterable, Set
 from typing import Any, Generic, TypeVar
 
 from goprims._waiter import (
+    Blocking,
+    Parked,
     ThreadWaiter,
     Waiter,
+    WaitQueue,
+    async_block,
     async_waiter,
-    cancel_shielded_checkpoint,
-    checkpoint_if_cancelled,
+    block,
+    wake_all,
 )
 from goprims.backoff import exponential
 from goprims.chan import Chan, Recv, select
@@ -275,7 +278,7 @@ class BackoffPriorityQueue(Generic[T]):
         # Parked pop() callers, oldest first. Invariant: non-empty only while _active is empty
         # and the queue is open. Fired with value=QueuedItem (already in flight), or ok=False
         # by close().
-        self._poppers: OrderedDict[Waiter, None] = OrderedDict()
+        self._poppers = WaitQueue(self._lock)
         self._cycle = 0  # pops so far (upstream schedulingCycle)
         self._move_cycle = -1  # _cycle at the latest move (upstream moveRequestCycle)
         self._closed = False
@@ -349,22 +352,18 @@ class BackoffPriorityQueue(Generic[T]):
         self._in_flight[info.key] = _Flight(info, qi)
         return qi
 
-    def _dispatch(self) -> list[Waiter]:
+    def _dispatch(self) -> list[Parked]:
         """Hand active items to parked poppers, best item to oldest popper. Returns the poppers
         to wake once the lock is released."""
-        wake: list[Waiter] = []
+        wake: list[Parked] = []
         poppers = self._poppers
         while poppers and self._active:
-            w, _ = poppers.popitem(last=False)
-            if not w.try_claim():
-                continue  # withdrawing (timed out / cancelled)
-            w.value = self._take()
-            wake.append(w)
+            e = poppers.pop_live()
+            if e is None:
+                break  # every parked popper was withdrawing (timed out / cancelled)
+            e.waiter.value = self._take()
+            wake.append(e)
         return wake
-
-    def _withdraw_popper(self, w: Waiter) -> None:
-        with self._lock:
-            self._poppers.pop(w, None)
 
     def _flight_of(self, qi: QueuedItem[T], what: str) -> _Flight | None:
         """The flight ``qi`` belongs to (removed from the in-flight table), None if the queue
@@ -397,8 +396,7 @@ class BackoffPriorityQueue(Generic[T]):
             self._add_locked(key, item)
             wake = self._dispatch() if self._poppers else None
         if wake:
-            for w in wake:
-                w.wake()
+            wake_all(wake)
 
     def _add_locked(self, key: Hashable, item: T) -> None:
         flight = self._in_flight.get(key)
@@ -443,8 +441,7 @@ class BackoffPriorityQueue(Generic[T]):
                 self._requeue(info, self._clock.now())
             wake = self._dispatch() if self._poppers else None
         if wake:
-            for w in wake:
-                w.wake()
+            wake_all(wake)
 
     def delete(self, item: T) -> bool:
         """Remove ``item`` (by key) from whichever tier holds it; True if it was queued.
@@ -466,9 +463,8 @@ class BackoffPriorityQueue(Generic[T]):
 
     def _popping(
         self, timeout: float | None, new_waiter: Callable[[], Waiter]
-    ) -> Generator[tuple[Any, float | None, Callable[[], None]], bool, QueuedItem[T]]:
-        """pop for every world: returns the item, or yields once ``(waiter, timeout,
-        withdraw)`` when it must park and is sent whether the waiter fired."""
+    ) -> Blocking[QueuedItem[T]]:
+        """pop for every world (:func:`~goprims._waiter.block` / ``async_block``)."""
         with self._lock:
             if self._closed:
                 raise QueueClosed("pop from a closed BackoffPriorityQueue")
@@ -476,13 +472,12 @@ class BackoffPriorityQueue(Generic[T]):
                 return self._take()
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("BackoffPriorityQueue.pop: no active item")
-            w = new_waiter()
-            self._poppers[w] = None
-        if not (yield w, timeout, partial(self._withdraw_popper, w)):
+            e = self._poppers.park(new_waiter())
+        if not (yield e.waiter, timeout, self._poppers.withdrawer(e)):
             raise TimeoutError("BackoffPriorityQueue.pop: no active item")
-        if not w.ok:
+        if not e.waiter.ok:
             raise QueueClosed("BackoffPriorityQueue closed while waiting in pop")
-        qi: QueuedItem[T] = w.value
+        qi: QueuedItem[T] = e.waiter.value
         return qi
 
     def pop(self, timeout: float | None = None) -> QueuedItem[T]:
@@ -500,14 +495,7 @@ class BackoffPriorityQueue(Generic[T]):
                 return self._take()  # the fast path: no generator, no waiter
         finally:
             lock.release()
-        steps = self._popping(timeout, ThreadWaiter)
-        try:
-            w, remaining, withdraw = next(steps)
-            steps.send(w.wait(remaining, withdraw))
-        except StopIteration as done:
-            qi: QueuedItem[T] = done.value
-            return qi
-        raise AssertionError("unreachable: a pop parks at most once")  # pragma: no cover
+        return block(self._popping(timeout, ThreadWaiter))
 
     async def async_pop(self, timeout: float | None = None) -> QueuedItem[T]:
         """:meth:`pop` for asyncio and trio tasks; threads may feed it.
@@ -515,20 +503,7 @@ class BackoffPriorityQueue(Generic[T]):
         Cancelled before an item was handed over: raises the cancellation, takes nothing.
         Cancelled after: returns the item (it is in flight, the caller owns it).
         """
-        await checkpoint_if_cancelled()
-        steps = self._popping(timeout, async_waiter)
-        try:
-            w, remaining, withdraw = next(steps)
-        except StopIteration as done:
-            await cancel_shielded_checkpoint()
-            qi: QueuedItem[T] = done.value
-            return qi
-        try:
-            steps.send(await w.wait(remaining, withdraw))
-        except StopIteration as done:
-            qi = done.value
-            return qi
-        raise AssertionError("unreachable: a pop parks at most once")  # pragma: no cover
+        return await async_block(self._popping(timeout, async_waiter))
 
     # ------------------------------------------------------------------- handing back
 
@@ -560,8 +535,7 @@ class BackoffPriorityQueue(Generic[T]):
                 self._park(info)
             wake = self._dispatch() if self._poppers else None
         if wake:
-            for w in wake:
-                w.wake()
+            wake_all(wake)
 
     def done(self, qi: QueuedItem[T]) -> None:
         """Hand back a popped item that was processed; the queue forgets it.
@@ -576,8 +550,7 @@ class BackoffPriorityQueue(Generic[T]):
             self._push_active(_Info(flight.info.key, flight.pending, self._clock.now()))
             wake = self._dispatch() if self._poppers else None
         if wake:
-            for w in wake:
-                w.wake()
+            wake_all(wake)
 
     # -------------------------------------------------------------------------- moving
 
@@ -592,7 +565,7 @@ class BackoffPriorityQueue(Generic[T]):
         the queue's lock; if one raises, the exception propagates and the items moved before
         it stay moved.
         """
-        wake: list[Waiter] = []
+        wake: list[Parked] = []
         try:
             with self._lock:
                 if self._closed:
@@ -605,8 +578,7 @@ class BackoffPriorityQueue(Generic[T]):
                     if self._poppers:
                         wake = self._dispatch()
         finally:
-            for w in wake:
-                w.wake()
+            wake_all(wake)
 
     def _move_parked(self, event: Any, pre_check: Callable[[T], bool] | None) -> int:
         moved = 0
@@ -645,17 +617,16 @@ class BackoffPriorityQueue(Generic[T]):
                     moved += 1
             wake = self._dispatch() if self._poppers else None
         if wake:
-            for w in wake:
-                w.wake()
+            wake_all(wake)
         return moved
 
-    def _flush_backoff_locked(self) -> list[Waiter]:
+    def _flush_backoff_locked(self) -> list[Parked]:
         keys = self._backoff.pop_due(self._clock.now())
         for key in keys:
             self._push_active(self._backoff_info.pop(key))
         return self._dispatch() if keys and self._poppers else []
 
-    def _flush_parked_locked(self) -> list[Waiter]:
+    def _flush_parked_locked(self) -> list[Parked]:
         now = self._clock.now()
         parked = self._parked
         moved = False
@@ -675,16 +646,14 @@ class BackoffPriorityQueue(Generic[T]):
         ``flushBackoffQCompleted``)."""
         with self._lock:
             wake = [] if self._closed else self._flush_backoff_locked()
-        for w in wake:
-            w.wake()
+        wake_all(wake)
 
     def flush_parked(self) -> None:
         """Release the items parked for ``max_parked`` seconds or more, to backoff or active
         (upstream ``flushUnschedulablePodsLeftover``); counts as a move for the guard."""
         with self._lock:
             wake = [] if self._closed else self._flush_parked_locked()
-        for w in wake:
-            w.wake()
+        wake_all(wake)
 
     # ------------------------------------------------------------------ the clock's flushes
 
@@ -696,8 +665,7 @@ class BackoffPriorityQueue(Generic[T]):
             nxt = self._backoff.earliest()
             if nxt is not None:
                 self._backoff_alarm.arm(nxt)
-        for w in wake:
-            w.wake()
+        wake_all(wake)
 
     def _on_parked_alarm(self, gen: int) -> None:
         with self._lock:
@@ -707,8 +675,7 @@ class BackoffPriorityQueue(Generic[T]):
             if self._parked:
                 oldest = next(iter(self._parked.values()))
                 self._parked_alarm.arm(oldest.timestamp + self.max_parked)
-        for w in wake:
-            w.wake()
+        wake_all(wake)
 
     def run(self, stop: Stop) -> None:
         """Flush on the clock until ``stop`` (a :class:`~goprims.chan.Chan` the caller closes,
@@ -743,22 +710,18 @@ class BackoffPriorityQueue(Generic[T]):
     def close(self) -> None:
         """Close the queue (upstream ``Close``): every blocked and later :meth:`pop` raises
         :class:`QueueClosed`, :meth:`run` returns, and other calls are ignored. Idempotent."""
-        wake: list[Waiter] = []
+        wake: list[Parked] = []
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            poppers = self._poppers
-            while poppers:
-                w, _ = poppers.popitem(last=False)
-                if w.try_claim():
-                    w.ok = False
-                    wake.append(w)
+            for e in self._poppers.claim_all():
+                e.waiter.ok = False
+                wake.append(e)
             self._backoff_alarm.cancel()
             self._parked_alarm.cancel()
         self._closed_ch.close()
-        for w in wake:
-            w.wake()
+        wake_all(wake)
 
     # -------------------------------------------------------------------- introspection
 
