@@ -12,7 +12,14 @@ import pytest
 # them as tests nor rewrites their asserts by itself: register them here, before any test module
 # imports them, so that a failing assert inside a helper reports its operands in full.
 pytest.register_assert_rewrite(
-    "chan_support", "etcd_server", "fifo_support", "pool_support", "storage_support", "sync_support"
+    "chan_support",
+    "etcd_server",
+    "fifo_support",
+    "framing_support",
+    "pool_support",
+    "scheduling_support",
+    "storage_support",
+    "sync_support",
 )
 
 # Threads goprims may keep briefly after a test: the shared timer thread exits once no timer is
