@@ -39,6 +39,7 @@ AREA_PAGES = {
     "framing": ("Stream framing", "framing.md"),
     "quorum": ("Quorum and flow control", "distributed.md"),
     "konfig": ("Hot configuration", "distributed.md"),
+    "controller": ("Controller toolkit", "controller.md"),
 }
 
 # Anchor libraries whose versions matter for the ratios.
