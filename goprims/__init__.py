@@ -96,6 +96,7 @@ _LAZY: dict[str, str] = {
     "TooLargeResourceVersion": "goprims.watch",
     # the storage layer's public exceptions
     "AlreadyExists": "goprims.storage",
+    "AuthenticationFailed": "goprims.storage",
     "Conflict": "goprims.storage",
     "CorruptObject": "goprims.storage",
     "EtcdError": "goprims.storage",
@@ -224,6 +225,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.quorum import InflightsFull as InflightsFull
     from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
+    from goprims.storage import AuthenticationFailed as AuthenticationFailed
     from goprims.storage import Conflict as Conflict
     from goprims.storage import CorruptObject as CorruptObject
     from goprims.storage import EtcdError as EtcdError
