@@ -28,18 +28,18 @@ __version__ = "0.1.0"
 # Name``) so that mypy and IDEs see it. tests/test_package.py checks that the two agree, that every
 # name resolves, and that ``import goprims`` still imports none of these modules.
 _LAZY: dict[str, str] = {
-    # core: channels, select, timers, go
+    # core: channels and select
     "Chan": "goprims.chan",
     "ChanClosed": "goprims.chan",
     "Recv": "goprims.chan",
     "Selected": "goprims.chan",
     "Send": "goprims.chan",
-    "Ticker": "goprims.chan",
-    "Timer": "goprims.chan",
-    "after": "goprims.chan",
     "async_select": "goprims.chan",
-    "go": "goprims.chan",
     "select": "goprims.chan",
+    # core: Go's time package on channels
+    "Ticker": "goprims.timers",
+    "Timer": "goprims.timers",
+    "after": "goprims.timers",
     # core: clocks
     "Clock": "goprims.clock",
     "FakeClock": "goprims.clock",
@@ -67,10 +67,11 @@ _LAZY: dict[str, str] = {
     "NotBranch": "goprims.maps",
     "NotExist": "goprims.maps",
     "NotLeaf": "goprims.maps",
-    # core: the worker pool
+    # core: the worker pool, and go() on its default pool
     "Pool": "goprims.pool",
     "PoolClosed": "goprims.pool",
     "PoolOverload": "goprims.pool",
+    "go": "goprims.pool",
     # core: synchronisation
     "Barrier": "goprims.sync",
     "BrokenBarrierError": "goprims.sync",
@@ -141,6 +142,7 @@ _SUBMODULES = frozenset(
         "scheduling",
         "storage",
         "sync",
+        "timers",
         "watch",
         "workqueue",
     )
@@ -181,11 +183,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.chan import Recv as Recv
     from goprims.chan import Selected as Selected
     from goprims.chan import Send as Send
-    from goprims.chan import Ticker as Ticker
-    from goprims.chan import Timer as Timer
-    from goprims.chan import after as after
     from goprims.chan import async_select as async_select
-    from goprims.chan import go as go
     from goprims.chan import select as select
     from goprims.clock import Clock as Clock
     from goprims.clock import FakeClock as FakeClock
@@ -222,6 +220,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.pool import Pool as Pool
     from goprims.pool import PoolClosed as PoolClosed
     from goprims.pool import PoolOverload as PoolOverload
+    from goprims.pool import go as go
     from goprims.quorum import InflightsFull as InflightsFull
     from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
@@ -244,5 +243,8 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.sync import once_func as once_func
     from goprims.sync import once_only as once_only
     from goprims.sync import once_value as once_value
+    from goprims.timers import Ticker as Ticker
+    from goprims.timers import Timer as Timer
+    from goprims.timers import after as after
     from goprims.watch import ResourceExpired as ResourceExpired
     from goprims.watch import TooLargeResourceVersion as TooLargeResourceVersion
