@@ -114,6 +114,8 @@ _LAZY: dict[str, str] = {
     "AdoptionRefused": "goprims.controller",
     # the discovery module's public exceptions
     "AggregatorStopped": "goprims.discovery",
+    # the konfig module's public exceptions
+    "KonfigValueError": "goprims.konfig",
     # the framing module's public exceptions
     "JSONSyntaxError": "goprims.framing",
     "MalformedStream": "goprims.framing",
@@ -138,6 +140,7 @@ _SUBMODULES = frozenset(
         "controller",
         "discovery",
         "framing",
+        "konfig",
         "kube",
         "maps",
         "pool",
@@ -214,6 +217,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.framing import NoMatch as NoMatch
     from goprims.framing import ObjectTooLarge as ObjectTooLarge
     from goprims.framing import YAMLSyntaxError as YAMLSyntaxError
+    from goprims.konfig import KonfigValueError as KonfigValueError
     from goprims.kube import APIError as APIError
     from goprims.kube.patch import PatchError as PatchError
     from goprims.kube.selectors import InvalidSelector as InvalidSelector
