@@ -39,9 +39,11 @@ def test_a_parked_select_fires_exactly_one_case_when_two_channels_become_ready(
         fb.join()
         outcomes[res.index] += 1
         if res.index == 0:  # took a's value; b's close found the select already claimed
-            assert res == Selected(0, "a", True) and len(a) == 0
+            assert res == Selected(0, "a", True)
+            assert len(a) == 0
         else:  # saw b closed; a's value went to the buffer, not to the select
-            assert res == Selected(1, None, False) and len(a) == 1
+            assert res == Selected(1, None, False)
+            assert len(a) == 1
         assert no_entries(a, b)
     assert outcomes[0] + outcomes[1] == 300
 

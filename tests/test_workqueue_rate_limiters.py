@@ -212,9 +212,9 @@ def test_bucket_with_zero_rate_allows_only_the_initial_burst() -> None:
 
 
 def test_bucket_rejects_negative_parameters() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="BucketRateLimiter: negative qps or burst"):
         BucketRateLimiter(-1.0, 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="BucketRateLimiter: negative qps or burst"):
         BucketRateLimiter(1.0, -1)
 
 
