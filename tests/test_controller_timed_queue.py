@@ -340,3 +340,36 @@ def test_concurrent_adds_removes_and_passes_process_each_value_at_most_once_per_
     assert len(q) == 0
     assert q.processed() <= set(values)
     assert all(v in q for v in q.processed())
+
+
+def test_a_swap_with_a_larger_burst_carries_the_tokens_left() -> None:
+    clock = FakeClock()
+    q: RateLimitedTimedQueue[str] = RateLimitedTimedQueue(1.0, burst=3, clock=clock)
+    for v in "abcdef":
+        q.add(v)
+    assert drain_all(q) == ["a", "b", "c"]  # the full bucket: 3 tokens
+    clock.step(2.0)  # 2 tokens back
+    q.swap_limiter(0.5)  # carries the 2, does not refill to 3
+    assert drain_all(q) == ["d", "e"]
+    assert drain_all(q) == []
+
+
+def test_fn_may_change_the_queue_but_not_process_it_again() -> None:
+    q = queue()
+    fill(q)
+    errors: list[Exception] = []
+
+    def fn(tv: TimedValue) -> tuple[bool, float]:
+        if tv.value == "first":
+            q.add("fourth")  # allowed: handled later in this same pass
+            q.remove("third")
+            q.swap_limiter(math.inf)
+            try:
+                q.try_process(fn)
+            except RuntimeError as exc:
+                errors.append(exc)
+        return True, 0.0
+
+    assert q.try_process(fn) == 3  # first, second, fourth
+    assert len(errors) == 1 and "its own fn" in str(errors[0])
+    assert q.processed() == {"first", "second", "fourth"}

@@ -301,3 +301,39 @@ def test_allow_edge_rates() -> None:
     zero = BucketRateLimiter(0.0, 2, clock=FakeClock())
     assert [zero.allow() for _ in range(3)] == [True, True, False]
     assert not BucketRateLimiter(10.0, 0, clock=FakeClock()).allow()
+
+
+def test_available_reads_the_balance_without_taking() -> None:
+    clock = FakeClock()
+    lim = BucketRateLimiter(2.0, 3, clock=clock)
+    assert lim.available() == 3.0
+    lim.when("a")
+    lim.when("a")
+    lim.when("a")
+    lim.when("a")  # reserved ahead: the balance is -1
+    assert lim.available() == -1.0
+    clock.step(1.0)
+    assert lim.available() == 1.0 and lim.available() == 1.0
+    assert BucketRateLimiter(math.inf, 0).available() == math.inf
+
+
+def test_carried_to_keeps_only_the_whole_tokens_and_never_more_than_burst() -> None:
+    clock = FakeClock()
+    lim = BucketRateLimiter(1.0, 5, clock=clock)
+    for _ in range(3):
+        assert lim.allow()
+    clock.step(0.5)  # 2.5 tokens
+    new = lim.carried_to(10.0)
+    assert (new.qps, new.burst, new.available()) == (10.0, 5, 2.0)
+    assert lim.available() == 2.5  # the old one is unchanged
+    assert lim.carried_to(1.0, burst=1).available() == 1.0  # capped at the new burst
+    empty = BucketRateLimiter(1.0, 1, clock=clock)
+    empty.when("x")
+    empty.when("x")  # -1: a reservation waits
+    assert empty.carried_to(5.0).available() == 0.0  # never negative, never a gift
+    assert BucketRateLimiter(math.inf, 0, clock=clock).carried_to(2.0, 3).available() == 3.0
+
+
+def test_a_start_balance_is_capped_at_burst() -> None:
+    lim = BucketRateLimiter(1.0, 2, clock=FakeClock(), tokens=9.0)
+    assert [lim.allow() for _ in range(3)] == [True, True, False]

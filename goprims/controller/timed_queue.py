@@ -13,7 +13,8 @@ the fault is more likely the controller's own network). The queue has three rule
   rescheduled ``wait`` seconds later.
 
 The rate is the one token bucket of the package (:class:`~goprims.workqueue.BucketRateLimiter`,
-asked with its non-reserving :meth:`~goprims.workqueue.BucketRateLimiter.allow`); the order is
+asked with its non-reserving :meth:`~goprims.workqueue.BucketRateLimiter.allow` and carried
+over a rate change by :meth:`~goprims.workqueue.BucketRateLimiter.carried_to`); the order is
 the one heap of delays (:class:`~goprims.workqueue.delay_heap.DelayHeap`).
 """
 
@@ -69,6 +70,7 @@ class RateLimitedTimedQueue(Generic[V]):
         self._burst = int(burst)
         # Serialises try_process runs (upstream's limiterLock); taken before _lock, never after.
         self._processing = threading.Lock()
+        self._processor: int | None = None  # the thread holding _processing (reentry check)
         self._lock = threading.Lock()
         # Guarded by _lock. Invariants: every queued value is in _values and in _heap (due at its
         # process_at); a processed value is in _values but not in _heap.
@@ -80,7 +82,7 @@ class RateLimitedTimedQueue(Generic[V]):
     def _new_limiter(self, qps: float) -> BucketRateLimiter | None:
         if qps <= 0:
             return None
-        return BucketRateLimiter(qps, self._burst, clock=self._clock)
+        return BucketRateLimiter(qps, self._burst, self._clock)
 
     @property
     def qps(self) -> float:
@@ -134,26 +136,24 @@ class RateLimitedTimedQueue(Generic[V]):
 
     def swap_limiter(self, qps: float) -> None:
         """Change the rate. Nothing happens if ``qps`` equals the current rate. ``qps <= 0``
-        stops processing. Otherwise a fresh bucket of ``burst`` tokens replaces the old one,
-        **drained** if the old one had no token: a swap never grants an extra token (the
-        old one's token, if it had one, is spent in the check, so there is never one more
-        than before)."""
+        stops processing. Otherwise a new bucket replaces the old one, holding the whole tokens
+        the old one had (:meth:`~goprims.workqueue.BucketRateLimiter.carried_to`; none when
+        processing was stopped): a swap never grants an extra token. With the default burst of
+        1 this is upstream's rule: an empty (or refilling) bucket gives an empty one."""
         if qps != qps:
             raise ValueError("RateLimitedTimedQueue.swap_limiter: qps is NaN")
         qps = float(qps)
         with self._lock:
             if qps == self._qps or (qps <= 0 and self._qps <= 0):
                 return
-            new = self._new_limiter(qps)
             old = self._limiter
-            if new is not None and (old is None or not old.allow()):
-                new.allow()  # the old bucket was empty: so is the new one (for burst 1)
-            self._limiter = new
+            if qps <= 0:
+                self._limiter = None
+            elif old is None:
+                self._limiter = BucketRateLimiter(qps, self._burst, self._clock, tokens=0.0)
+            else:
+                self._limiter = old.carried_to(qps)
             self._qps = qps
-
-    def _take_token_locked(self) -> bool:
-        limiter = self._limiter
-        return limiter is not None and limiter.allow()
 
     def try_process(self, fn: Callable[[TimedValue], tuple[bool, float]]) -> int:
         """Handle due values, earliest first, while the bucket has a token.
@@ -165,38 +165,52 @@ class RateLimitedTimedQueue(Generic[V]):
         it was removed meanwhile. Stops when the queue is empty, the head is not due, or no
         token is left. An exception from ``fn`` propagates; the value stays queued as it was.
         Returns the number of calls of ``fn``.
+
+        ``fn`` may call :meth:`add`, :meth:`remove`, :meth:`swap_limiter`...; a nested
+        :meth:`try_process` from ``fn`` would wait for itself and raises :class:`RuntimeError`.
         """
+        me = threading.get_ident()
+        if self._processor == me:
+            raise RuntimeError("RateLimitedTimedQueue.try_process called from its own fn")
+        with self._processing:
+            self._processor = me
+            try:
+                return self._process_locked(fn)
+            finally:
+                self._processor = None
+
+    def _process_locked(self, fn: Callable[[TimedValue], tuple[bool, float]]) -> int:
+        """try_process's loop; ``_processing`` held."""
         calls = 0
         lock = self._lock
         heap = self._heap
         values = self._values
-        with self._processing:
-            while True:
-                with lock:
-                    head = heap.peek()
-                    if head is None:
-                        return calls
-                    value, due = head
-                    # Upstream takes the token before looking at the time; a head that is not
-                    # due costs no token here (a token is spent only on a call of fn).
-                    now = self._clock.now()
-                    if now < due:
-                        return calls
-                    limiter = self._limiter
-                    if limiter is None or not limiter.allow():
-                        return calls
-                    tv = values[value]
-                calls += 1
-                ok, wait = fn(tv)  # an exception leaves the value queued as it was
-                with lock:
-                    if values.get(value) is not tv:
-                        continue  # removed (or removed and added again) while fn ran
-                    if ok:
-                        heap.remove(value)  # processed: stays in _values
-                        continue
-                    wait = float(wait)
-                    if wait != wait:
-                        wait = 0.0
-                    at = max(now + wait, math.nextafter(now, math.inf))
-                    values[value] = tv._replace(process_at=at)
-                    heap.push(value, at)
+        while True:
+            with lock:
+                head = heap.peek()
+                if head is None:
+                    return calls
+                value, due = head
+                # Upstream takes the token before looking at the time; a head that is not
+                # due costs no token here (a token is spent only on a call of fn).
+                now = self._clock.now()
+                if now < due:
+                    return calls
+                limiter = self._limiter
+                if limiter is None or not limiter.allow():
+                    return calls
+                tv = values[value]
+            calls += 1
+            ok, wait = fn(tv)  # an exception leaves the value queued as it was
+            with lock:
+                if values.get(value) is not tv:
+                    continue  # removed (or removed and added again) while fn ran
+                if ok:
+                    heap.remove(value)  # processed: stays in _values
+                    continue
+                wait = float(wait)
+                if wait != wait:
+                    wait = 0.0
+                at = max(now + wait, math.nextafter(now, math.inf))
+                values[value] = tv._replace(process_at=at)
+                heap.push(value, at)

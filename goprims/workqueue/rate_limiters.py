@@ -130,7 +130,11 @@ class BucketRateLimiter:
     after that. :meth:`num_requeues` is always 0 and :meth:`forget` does nothing.
     """
 
-    def __init__(self, qps: float, burst: int, clock: Clock | None = None) -> None:
+    def __init__(
+        self, qps: float, burst: int, clock: Clock | None = None, *, tokens: float | None = None
+    ) -> None:
+        """``tokens``: the starting balance (default ``burst``, a full bucket), at most
+        ``burst``; see :meth:`carried_to`."""
         if qps < 0 or burst < 0:
             raise ValueError(f"BucketRateLimiter: negative qps or burst ({qps!r}, {burst!r})")
         self._clock = resolve(clock)
@@ -138,7 +142,7 @@ class BucketRateLimiter:
         self._burst = int(burst)
         self._lock = threading.Lock()
         # Guarded by _lock: token balance as of clock time _last (may be negative).
-        self._tokens = float(burst)
+        self._tokens = float(burst) if tokens is None else min(float(tokens), float(burst))
         self._last = self._clock.now()
 
     @property
@@ -196,6 +200,27 @@ class BucketRateLimiter:
             self._last = now
             self._tokens = tokens - 1.0
         return True
+
+    def available(self) -> float:
+        """The token balance now (refilled up to now, capped at ``burst``; negative while
+        reservations wait; ``math.inf`` for ``qps=math.inf``). Changes nothing."""
+        if self._qps == math.inf:
+            return math.inf
+        with self._lock:
+            if self._qps == 0:
+                return float(self._burst)
+            return self._advance_locked()[1]
+
+    def carried_to(self, qps: float, burst: int | None = None) -> BucketRateLimiter:
+        """A new bucket at ``qps`` (same clock; ``burst`` defaults to this one's) that starts
+        with the **whole** tokens this one has now, never more than its burst: changing the
+        rate this way never grants a token the old bucket did not have (a bucket of burst 1
+        that is empty, or mid-refill, gives an empty one; a full one a full one). This bucket
+        is left as it was."""
+        new_burst = self._burst if burst is None else burst
+        carried = self.available()
+        start = float(new_burst) if carried == math.inf else max(0.0, math.floor(carried))
+        return BucketRateLimiter(qps, new_burst, self._clock, tokens=start)
 
     def _advance_locked(self) -> tuple[float, float]:
         """(now, the balance refilled up to now, capped at ``burst``): x/time/rate's
