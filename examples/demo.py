@@ -161,6 +161,7 @@ def run_controller(
             key, shutdown = queue.get()
             if shutdown:
                 return
+            assert key is not None  # None only on shutdown
             try:
                 reconciler.reconcile(key)
                 queue.forget(key)

@@ -273,6 +273,7 @@ class ReplicaSetController:
             key, shutdown = self.queue.get()
             if shutdown:
                 return
+            assert key is not None  # None only on shutdown
             with self._lock:
                 self.busy += 1
             try:

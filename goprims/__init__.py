@@ -56,7 +56,9 @@ _LAZY: dict[str, str] = {
     "with_cancel": "goprims.context",
     "with_cancel_cause": "goprims.context",
     "with_deadline": "goprims.context",
+    "with_deadline_cause": "goprims.context",
     "with_timeout": "goprims.context",
+    "with_timeout_cause": "goprims.context",
     "with_value": "goprims.context",
     "without_cancel": "goprims.context",
     # core: maps
@@ -71,6 +73,7 @@ _LAZY: dict[str, str] = {
     "PoolOverload": "goprims.pool",
     # core: synchronisation
     "Barrier": "goprims.sync",
+    "BrokenBarrierError": "goprims.sync",
     "CalledTwice": "goprims.sync",
     "Group": "goprims.sync",
     "Once": "goprims.sync",
@@ -194,7 +197,9 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.context import with_cancel as with_cancel
     from goprims.context import with_cancel_cause as with_cancel_cause
     from goprims.context import with_deadline as with_deadline
+    from goprims.context import with_deadline_cause as with_deadline_cause
     from goprims.context import with_timeout as with_timeout
+    from goprims.context import with_timeout_cause as with_timeout_cause
     from goprims.context import with_value as with_value
     from goprims.context import without_cancel as without_cancel
     from goprims.controller import AdoptionRefused as AdoptionRefused
@@ -224,6 +229,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.storage import StorageError as StorageError
     from goprims.storage import StorageUnavailable as StorageUnavailable
     from goprims.sync import Barrier as Barrier
+    from goprims.sync import BrokenBarrierError as BrokenBarrierError
     from goprims.sync import CalledTwice as CalledTwice
     from goprims.sync import Group as Group
     from goprims.sync import Once as Once

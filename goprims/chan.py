@@ -35,7 +35,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from random import random, shuffle
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -43,14 +43,15 @@ import sniffio
 
 from goprims import clock as _clock
 from goprims._waiter import (
+    Blocking,
     Parked,
     ThreadWaiter,
     TrioWaiter,
     Waiter,
     WaitQueue,
+    async_block,
     async_waiter,
-    cancel_shielded_checkpoint,
-    checkpoint_if_cancelled,
+    block,
     trio_lowlevel,
     wake_all,
 )
@@ -484,9 +485,10 @@ class Selected(NamedTuple):
 
 
 _DEFAULT = Selected(-1, None, False)
+_Case = tuple[int, bool, "Chan[Any]", Any]  # an active case: (index, is_send, chan, value)
 
 
-def _cases(cases: tuple[Any, ...]) -> list[tuple[int, bool, Chan[Any], Any]]:
+def _cases(cases: tuple[Any, ...]) -> list[_Case]:
     """Validate cases; return the active ones as ``(index, is_send, chan, value)``."""
     active = []
     for i, c in enumerate(cases):
@@ -505,16 +507,20 @@ def _cases(cases: tuple[Any, ...]) -> list[tuple[int, bool, Chan[Any], Any]]:
     return active
 
 
-def _poll(active: list[tuple[int, bool, Chan[Any], Any]]) -> Selected | None:
-    """Pass 1: try the cases in uniformly random order; complete the first ready one."""
+def _random_order(active: list[_Case]) -> list[_Case]:
+    """The cases in a uniformly random order (Go's ``pollorder``)."""
     n = len(active)
     if n == 2:
-        order = active if random() < 0.5 else [active[1], active[0]]
-    elif n > 2:
+        return active if random() < 0.5 else [active[1], active[0]]
+    if n > 2:
         order = active[:]
         shuffle(order)
-    else:
-        order = active
+        return order
+    return active
+
+
+def _poll(order: list[_Case]) -> Selected | None:
+    """Pass 1: try the cases in the given (random) order; complete the first ready one."""
     for index, is_send, ch, value in order:
         if is_send:
             with ch._lock:
@@ -539,11 +545,16 @@ def _poll(active: list[tuple[int, bool, Chan[Any], Any]]) -> Selected | None:
 _Registration = list[tuple[WaitQueue, Parked]]
 
 
-def _register(active: list[tuple[int, bool, Chan[Any], Any]], w: Waiter) -> _Registration | None:
-    """Pass 2: park ``w`` on every case's channel. Returns the registrations, or None if a case
-    became ready meanwhile (then ``w`` claimed itself and was withdrawn: retry pass 1)."""
+def _register(order: list[_Case], w: Waiter) -> _Registration | None:
+    """Pass 2: park ``w`` on every case's channel, in the given (random) order. Returns the
+    registrations, or None if a case became ready meanwhile (then ``w`` claimed itself and was
+    withdrawn: retry pass 1).
+
+    The order matters when several cases share a channel: a partner arriving later completes the
+    entry parked first, so registering in a random order makes the parked select as fair as the
+    polling pass (Go enqueues in its random order too; ``TestPseudoRandomSend``)."""
     regs: _Registration = []
-    for index, is_send, ch, value in active:
+    for index, is_send, ch, value in order:
         with ch._lock:
             ready = ch._send_ready(w) if is_send else ch._recv_ready(w)
             if not ready:
@@ -578,14 +589,15 @@ def _outcome(w: Waiter, cases: tuple[Any, ...]) -> Selected:
 
 def _selecting(
     cases: tuple[Any, ...], default: bool, timeout: float | None, new_waiter: Callable[[], Waiter]
-) -> Generator[tuple[Any, float | None, Callable[[], None]], bool, Selected]:
+) -> Blocking[Selected]:
     """The select algorithm for every world: returns the outcome, or yields once
     ``(waiter, remaining timeout, withdraw)`` when it must park and is sent whether the waiter
     fired. :func:`select` and :func:`async_select` only differ in how they park."""
     active = _cases(cases)
     deadline = None if timeout is None else _clock.REAL_CLOCK.now() + timeout
     while True:
-        sel = _poll(active)
+        order = _random_order(active)
+        sel = _poll(order)
         if sel is not None:
             return sel
         if default:
@@ -596,7 +608,7 @@ def _selecting(
             if remaining <= 0:
                 raise TimeoutError("select timed out")
         w = new_waiter()
-        regs = _register(active, w)
+        regs = _register(order, w)
         if regs is None:
             continue
         if not (yield w, remaining, _withdrawer(regs)):
@@ -617,14 +629,7 @@ def select(*cases: Recv | Send, default: bool = False, timeout: float | None = N
     ``None`` channels) the call blocks forever, like ``select {}``. A non-case raises
     :class:`TypeError`.
     """
-    steps = _selecting(cases, default, timeout, ThreadWaiter)
-    try:
-        w, remaining, withdraw = next(steps)
-        steps.send(w.wait(remaining, withdraw))
-    except StopIteration as done:
-        result: Selected = done.value
-        return result
-    raise AssertionError("unreachable: a select parks at most once")  # pragma: no cover
+    return block(_selecting(cases, default, timeout, ThreadWaiter))
 
 
 async def async_select(
@@ -635,20 +640,7 @@ async def async_select(
     Cancelled before a case fired: raises the cancellation and no case happened. Cancelled after
     a case fired: returns that case's outcome (the cancellation is dropped).
     """
-    await checkpoint_if_cancelled()
-    steps = _selecting(cases, default, timeout, async_waiter)
-    try:
-        w, remaining, withdraw = next(steps)
-    except StopIteration as done:
-        await cancel_shielded_checkpoint()  # completed without parking
-        result: Selected = done.value
-        return result
-    try:
-        steps.send(await w.wait(remaining, withdraw))
-    except StopIteration as done:
-        result = done.value
-        return result
-    raise AssertionError("unreachable: a select parks at most once")  # pragma: no cover
+    return await async_block(_selecting(cases, default, timeout, async_waiter))
 
 
 # ---------------------------------------------------------------------------------------- timers

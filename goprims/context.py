@@ -43,7 +43,9 @@ __all__ = [
     "with_cancel",
     "with_cancel_cause",
     "with_deadline",
+    "with_deadline_cause",
     "with_timeout",
+    "with_timeout_cause",
     "with_value",
     "without_cancel",
 ]
@@ -207,7 +209,16 @@ class _Background(Context):
 class _CancelCtx(Context):
     """A cancellable node (with_cancel); with a timer it is a with_deadline node."""
 
-    __slots__ = ("_anchor", "_cause", "_children", "_done", "_err", "_lock", "_timer")
+    __slots__ = (
+        "_anchor",
+        "_cause",
+        "_children",
+        "_deadline_cause",
+        "_done",
+        "_err",
+        "_lock",
+        "_timer",
+    )
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
@@ -225,6 +236,9 @@ class _CancelCtx(Context):
         self._done: _DoneChan | None = None  # created on first done() call
         self._children: dict[_CancelCtx, None] | None = {}
         self._timer: _clock.TimerHandle | None = None
+        # The cause recorded when this node's own deadline expires (with_deadline_cause);
+        # None: the DeadlineExceeded itself. Set before the timer is armed, never changed.
+        self._deadline_cause: BaseException | None = None
         # The ancestor this node is registered with (to detach from it on cancel). Written
         # under the anchor's lock at registration; cleared under the anchor's lock.
         self._anchor: _CancelCtx | None = None
@@ -302,7 +316,7 @@ class _CancelCtx(Context):
             self._anchor = None
 
     def _expire(self) -> None:
-        self._cancel(DeadlineExceeded)
+        self._cancel(DeadlineExceeded, self._deadline_cause)
 
 
 class _AfterFuncCtx(_CancelCtx):
@@ -462,6 +476,28 @@ def with_deadline(
     :func:`with_cancel` (the parent's deadline comes first). A deadline already past gives a child
     that is born done. ``cancel()`` (idempotent) also stops the timer.
     """
+    return _with_deadline(parent, when, None, clock)
+
+
+def with_deadline_cause(
+    parent: Context, when: float, cause: BaseException | None, clock: _clock.Clock | None = None
+) -> tuple[Context, CancelFunc]:
+    """Go 1.21's ``WithDeadlineCause``: :func:`with_deadline` that records ``cause`` when the
+    deadline expires.
+
+    Once ``clock.now() >= when`` the child's ``err()`` is a :class:`DeadlineExceeded` and
+    :func:`cause` reports ``cause`` for it and its descendants (``cause=None``: the
+    ``DeadlineExceeded`` itself). The returned ``cancel()`` does not set the cause: cancelled
+    by it, ``cause(ctx)`` is the :class:`Canceled`. A deadline already past gives a child born
+    done with ``cause``. If ``parent`` has an earlier (or equal) deadline on the same clock, this
+    is :func:`with_cancel` (Go's rule too): the parent's expiry, and its cause, come first.
+    """
+    return _with_deadline(parent, when, cause, clock)
+
+
+def _with_deadline(
+    parent: Context, when: float, cause: BaseException | None, clock: _clock.Clock | None
+) -> tuple[Context, CancelFunc]:
     _check_parent(parent)
     clk = _clock.resolve(clock)
     pdl = parent._dl
@@ -469,6 +505,7 @@ def with_deadline(
         return with_cancel(parent)
     ctx = _CancelCtx(parent)
     ctx._dl = (when, clk)
+    ctx._deadline_cause = cause
     ctx._attach()
     if ctx._err is None:  # else born done (the parent was done): no timer
         _arm(ctx, when, clk)
@@ -478,7 +515,7 @@ def with_deadline(
 def _arm(ctx: _CancelCtx, when: float, clk: _clock.Clock) -> None:
     """Cancel ``ctx`` with DeadlineExceeded now if ``when`` has passed, else at ``when``."""
     if clk.now() >= when:
-        ctx._cancel(DeadlineExceeded)
+        ctx._expire()
     else:
         timer = clk.call_at(when, ctx._expire)
         with ctx._lock:
@@ -495,6 +532,15 @@ def with_timeout(
     """``with_deadline(parent, clock.now() + seconds, clock)``."""
     clk = _clock.resolve(clock)
     return with_deadline(parent, clk.now() + seconds, clk)
+
+
+def with_timeout_cause(
+    parent: Context, seconds: float, cause: BaseException | None, clock: _clock.Clock | None = None
+) -> tuple[Context, CancelFunc]:
+    """Go 1.21's ``WithTimeoutCause``:
+    ``with_deadline_cause(parent, clock.now() + seconds, cause, clock)``."""
+    clk = _clock.resolve(clock)
+    return with_deadline_cause(parent, clk.now() + seconds, cause, clk)
 
 
 def with_value(parent: Context, key: Any, value: Any) -> Context:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Barrier",
+    "BrokenBarrierError",
     "CalledTwice",
     "Group",
     "Once",
@@ -417,6 +418,11 @@ class WaitGroup:
 # --------------------------------------------------------------------------------------- Barrier
 
 
+class BrokenBarrierError(threading.BrokenBarrierError):
+    """A :class:`Barrier` was aborted, or reset while the caller waited (a subclass of
+    :class:`threading.BrokenBarrierError`, so code written for the stdlib barrier catches it)."""
+
+
 class Barrier:
     """A cyclic barrier: ``parties`` callers meet, then all proceed; it then resets by itself.
 
@@ -425,9 +431,13 @@ class Barrier:
     *arrival index* in the round, ``0 .. parties-1`` (the caller that completes the round gets
     ``parties-1``). The next ``parties`` callers form the next round.
 
-    Unlike :class:`threading.Barrier` there is no broken state: a waiter whose timeout expires
-    (or whose async wait is cancelled) withdraws and raises :class:`TimeoutError` (or the
-    cancellation) without releasing or breaking the others, who keep waiting for a full round.
+    Unlike :class:`threading.Barrier`, a timeout does not break the barrier: a waiter whose
+    timeout expires (or whose async wait is cancelled) withdraws and raises :class:`TimeoutError`
+    (or the cancellation) without releasing or breaking the others, who keep waiting for a full
+    round. Only :meth:`abort` breaks it, as in :class:`threading.Barrier`: every waiting caller,
+    and every later one until :meth:`reset`, raises :class:`BrokenBarrierError`; :meth:`reset`
+    returns it to the empty, unbroken state (callers waiting at that moment raise
+    :class:`BrokenBarrierError` too).
     The arrival indices of a round are given among the callers released by it, in arrival order.
     A withdrawal and the round's completion race only at the instant both happen: whichever takes
     the barrier's lock first wins. If the round completes first, the waiter is released with an
@@ -436,17 +446,20 @@ class Barrier:
     ``parties < 1`` raises :class:`ValueError`.
     """
 
-    __slots__ = ("_lock", "_parties", "_waiters")
+    __slots__ = ("_broken", "_lock", "_parties", "_waiters")
 
     def __init__(self, parties: int) -> None:
         if parties < 1:
             raise ValueError(f"Barrier parties must be >= 1, got {parties}")
         self._parties = parties
         self._lock = _Lock()
+        # Set by abort(), cleared by reset(); under _lock. Broken => _waiters is empty.
+        self._broken = False
         # Invariant, under _lock: len(_waiters) < _parties; its entries are the current round's
         # parked callers in arrival order. Completing a round numbers every entry's waiter
         # (index >= 0, also those withdrawing at that instant) and empties the queue: a
-        # withdrawing waiter whose index is set has passed.
+        # withdrawing waiter whose index is set has passed. abort() and reset() fire the parked
+        # waiters with ok=False (index stays -1): they raise BrokenBarrierError.
         self._waiters = WaitQueue(self._lock)
 
     @property
@@ -466,9 +479,41 @@ class Barrier:
             e.waiter.index = i
         return q.claim_all()
 
+    @property
+    def broken(self) -> bool:
+        """True after :meth:`abort`, until :meth:`reset`."""
+        return self._broken
+
+    def abort(self) -> None:
+        """Break the barrier (:class:`threading.Barrier`'s ``abort``): every caller waiting now
+        raises :class:`BrokenBarrierError`, and so does every :meth:`wait` until :meth:`reset`.
+        Useful to stop a group when one of its members fails. Idempotent."""
+        with self._lock:
+            self._broken = True
+            wake = self._break_waiters()
+        wake_all(wake)
+
+    def reset(self) -> None:
+        """Return the barrier to its initial state: empty and not broken. Callers waiting at
+        this moment raise :class:`BrokenBarrierError` (their round is abandoned), as with
+        :class:`threading.Barrier`; later callers form a new round."""
+        with self._lock:
+            self._broken = False
+            wake = self._break_waiters()
+        wake_all(wake)
+
+    def _break_waiters(self) -> list[Parked]:
+        """Fire every parked caller with "broken". Lock held; wake them after releasing it."""
+        wake = self._waiters.claim_all()
+        for e in wake:
+            e.waiter.ok = False
+        return wake
+
     def _waiting(self, timeout: float | None, new_waiter: Callable[[], Waiter]) -> Blocking[int]:
         """The wait, for every world: complete the round, or park until it is complete."""
         with self._lock:
+            if self._broken:
+                raise BrokenBarrierError("Barrier.wait: the barrier is broken (abort)")
             if len(self._waiters) + 1 >= self._parties:
                 wake = self._release()
                 e = None
@@ -481,13 +526,17 @@ class Barrier:
             return self._parties - 1
         w = e.waiter
         if (yield w, timeout, self._waiters.withdrawer(e)) or w.index >= 0:
+            if not w.ok:
+                raise BrokenBarrierError("Barrier.wait: the barrier was aborted or reset")
             return w.index
         raise TimeoutError(f"Barrier.wait timed out after {timeout} s")
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the round to fill; return this caller's arrival index.
 
-        Raises :class:`TimeoutError` after ``timeout`` seconds, having withdrawn from the round.
+        Raises :class:`TimeoutError` after ``timeout`` seconds, having withdrawn from the round;
+        :class:`BrokenBarrierError` if the barrier is broken (:meth:`abort`) or is aborted or
+        reset while this caller waits.
         """
         return block(self._waiting(timeout, ThreadWaiter))
 
@@ -496,7 +545,8 @@ class Barrier:
         return await async_block(self._waiting(timeout, async_waiter))
 
     def __repr__(self) -> str:
-        return f"<Barrier parties={self._parties} waiting={len(self._waiters)}>"
+        broken = " broken" if self._broken else ""
+        return f"<Barrier parties={self._parties} waiting={len(self._waiters)}{broken}>"
 
 
 # ------------------------------------------------------------------------------------- Semaphore

@@ -241,3 +241,53 @@ def test_a_trio_task_blocked_in_async_select_uses_no_cpu() -> None:
     chans[2].send(2)
     assert sel.join() == Selected(2, 2, True)
     assert cpu < CPU_BUDGET * 0.5, f"blocked trio async_select used {cpu:.3f} s of CPU in 0.5 s"
+
+
+# ------------------------------------------------------------------ fairness of a parked select
+
+
+@pytest.mark.parametrize("cap", [0, 100])
+def test_pseudo_random_send_both_cases_on_one_channel_win(cap: int, parked: Parked) -> None:
+    """Go's TestPseudoRandomSend: ``select { case c <- 1: case c <- 0: }`` 100 times against a
+    reader that lets the select park first (cap 0) before each receive: both values must show
+    up more than n/10 times. With cap 100 the select never parks (the polling pass decides)."""
+    n = 100
+    c: Chan[int] = Chan(cap)
+    got: list[int] = []
+
+    def reader() -> None:
+        for _ in range(n):
+            if cap == 0:  # Go's Gosched: the select is parked (on both cases) before we receive
+                parked.wait()
+            got.append(c.recv(timeout=10))
+
+    t = threading.Thread(target=reader) if cap == 0 else None
+    if t is not None:
+        t.start()
+    for _ in range(n):
+        select(Send(c, 1), Send(c, 0), timeout=10)
+    if t is not None:
+        t.join(10)
+    else:
+        reader()
+    ones = sum(got)
+    zeros = n - ones
+    assert len(got) == n
+    assert zeros > n // 10 and ones > n // 10, f"{zeros} zeros and {ones} ones (cap {cap})"
+
+
+def test_a_parked_select_with_two_receive_cases_on_one_channel_completes_either(
+    parked: Parked,
+) -> None:
+    """The receive side of the same rule: two Recv cases on one channel, parked; a sender
+    completes a pseudo-random one of them."""
+    c: Chan[int] = Chan(0)
+    wins = [0, 0]
+    for _ in range(60):
+        sel = Bg(select, Recv(c), Recv(c), timeout=10)
+        parked.wait()  # registered on both cases, then parked
+        c.send(7)
+        res = sel.join()
+        assert res.value == 7 and res.ok
+        wins[res.index] += 1
+    assert min(wins) > 6, wins

@@ -24,7 +24,9 @@ from goprims.context import (
     with_cancel,
     with_cancel_cause,
     with_deadline,
+    with_deadline_cause,
     with_timeout,
+    with_timeout_cause,
     with_value,
     without_cancel,
 )
@@ -459,3 +461,66 @@ def test_without_cancel_keeps_values_but_not_cancellation_or_deadline() -> None:
     assert child.value("user") == "ann"
     cancel_child()
     assert isinstance(child.err(), Canceled)
+
+
+# ---------------------------------------------------------- with_deadline_cause / _timeout_cause
+
+
+class BackendSlow(Exception):
+    pass
+
+
+def test_with_deadline_cause_reports_the_cause_when_the_deadline_expires() -> None:
+    clock = FakeClock()
+    why = BackendSlow("backend too slow")
+    ctx, _ = with_deadline_cause(background(), 5.0, why, clock=clock)
+    child, _ = with_cancel(ctx)
+    clock.step(4.9)
+    assert ctx.err() is None and cause(ctx) is None
+    clock.step(0.1)
+    assert isinstance(ctx.err(), DeadlineExceeded) and cause(ctx) is why
+    assert isinstance(child.err(), DeadlineExceeded) and cause(child) is why
+    assert ctx.deadline() == 5.0
+
+
+def test_with_timeout_cause_is_relative_to_the_clock_now() -> None:
+    clock = FakeClock(100.0)
+    why = BackendSlow()
+    ctx, _ = with_timeout_cause(background(), 2.0, why, clock=clock)
+    assert ctx.deadline() == 102.0
+    clock.step(2.0)
+    assert cause(ctx) is why
+
+
+def test_cancel_of_a_deadline_cause_context_records_no_cause() -> None:
+    clock = FakeClock()
+    ctx, cancel = with_timeout_cause(background(), 2.0, BackendSlow(), clock=clock)
+    cancel()
+    assert isinstance(ctx.err(), Canceled) and cause(ctx) is ctx.err()
+    assert not clock.has_waiters()  # the timer is stopped
+    clock.step(5)
+    assert isinstance(ctx.err(), Canceled)
+
+
+def test_a_deadline_cause_already_past_gives_a_context_born_done_with_the_cause() -> None:
+    clock = FakeClock(10.0)
+    why = BackendSlow()
+    ctx, _ = with_deadline_cause(background(), 5.0, why, clock=clock)
+    assert isinstance(ctx.err(), DeadlineExceeded) and cause(ctx) is why
+    assert not clock.has_waiters()
+
+
+def test_an_earlier_parent_deadline_comes_first_with_its_own_cause() -> None:
+    clock = FakeClock()
+    outer, inner = BackendSlow("outer"), BackendSlow("inner")
+    parent, _ = with_timeout_cause(background(), 1.0, outer, clock=clock)
+    child, _ = with_timeout_cause(parent, 5.0, inner, clock=clock)
+    clock.step(1.0)
+    assert cause(child) is outer
+
+
+def test_a_none_cause_reports_the_deadline_exceeded_itself() -> None:
+    clock = FakeClock()
+    ctx, _ = with_timeout_cause(background(), 1.0, None, clock=clock)
+    clock.step(1.0)
+    assert cause(ctx) is ctx.err()

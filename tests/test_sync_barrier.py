@@ -12,7 +12,8 @@ import trio
 import trio.testing
 from sync_support import asyncio_thread, start_thread, trio_thread, wait_until
 
-from goprims.sync import Barrier
+import goprims
+from goprims.sync import Barrier, BrokenBarrierError
 
 ROUNDS = 25
 
@@ -217,3 +218,66 @@ def test_barrier_waiter_whose_timeout_races_the_release_passes_with_its_index() 
     assert wake == []  # nobody to wake: the waiter is running its withdrawal
     assert a.result(10) == 0
     assert b.n_waiting == 0
+
+
+# ------------------------------------------------------------------------- abort() and reset()
+
+
+def test_abort_breaks_every_waiter_of_every_world_and_later_waits() -> None:
+    b = Barrier(4)
+    with asyncio_thread() as loop, trio_thread() as run:
+        waiters = [
+            start_thread(b.wait, 10),
+            loop.submit(b.async_wait(10)),
+            run.submit(lambda: b.async_wait(10)),
+        ]
+        wait_until(lambda: b.n_waiting == 3)
+        b.abort()
+        for f in waiters:
+            with pytest.raises(BrokenBarrierError):
+                f.result(10)
+    assert b.broken and b.n_waiting == 0
+    with pytest.raises(BrokenBarrierError):
+        b.wait(timeout=0)
+    with pytest.raises(BrokenBarrierError):
+        asyncio.run(b.async_wait())
+    b.abort()  # idempotent
+    assert b.broken
+
+
+def test_reset_breaks_the_current_waiters_then_the_barrier_works_again() -> None:
+    b = Barrier(2)
+    first = start_thread(b.wait, 10)
+    wait_until(lambda: b.n_waiting == 1)
+    b.reset()
+    with pytest.raises(BrokenBarrierError):
+        first.result(10)
+    assert not b.broken and b.n_waiting == 0
+    other = start_thread(b.wait, 10)
+    assert b.wait(timeout=10) in (0, 1)
+    assert other.result(10) in (0, 1)
+
+
+def test_reset_after_abort_unbreaks_the_barrier() -> None:
+    b = Barrier(1)
+    b.abort()
+    with pytest.raises(BrokenBarrierError):
+        b.wait()
+    b.reset()
+    assert not b.broken and b.wait() == 0
+
+
+def test_a_timeout_still_does_not_break_the_barrier() -> None:
+    b = Barrier(2)
+    with pytest.raises(TimeoutError):
+        b.wait(timeout=0.01)
+    assert not b.broken
+
+
+def test_broken_barrier_error_is_the_stdlib_one_too_and_importable_from_goprims() -> None:
+    assert issubclass(BrokenBarrierError, threading.BrokenBarrierError)
+    assert goprims.BrokenBarrierError is BrokenBarrierError
+    b = Barrier(2)
+    b.abort()
+    with pytest.raises(threading.BrokenBarrierError):
+        b.wait()

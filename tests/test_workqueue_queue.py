@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import threading
 import time
 import weakref
@@ -349,3 +350,13 @@ def test_an_unhashable_item_raises_type_error_and_leaves_the_queue_usable() -> N
         q.done([1, 2])
     q.add("ok")  # the lock was released
     assert q.get(timeout=0) == ("ok", False)
+
+
+def test_get_is_typed_to_return_none_on_shutdown() -> None:
+    """``get``/``async_get`` say what they return: ``(None, True)`` on shutdown, so the item is
+    ``T | None`` to a type checker (not a ``T`` that may be None)."""
+    for method in (Queue.get, Queue.async_get):
+        assert inspect.signature(method).return_annotation == "tuple[T | None, bool]"
+    q: Queue[str] = Queue()
+    q.shut_down()
+    assert q.get() == (None, True)

@@ -191,7 +191,7 @@ class Queue(Generic[T]):
         if w is not None:
             w.wake()
 
-    def get(self, timeout: float | None = None) -> tuple[T, bool]:
+    def get(self, timeout: float | None = None) -> tuple[T | None, bool]:
         """Take the next item: ``(item, False)``, or ``(None, True)`` once shut down and empty.
 
         Blocks while the queue is empty and not shut down. After :meth:`shut_down`, items still
@@ -199,8 +199,9 @@ class Queue(Generic[T]):
         caller should stop working. The caller **must** call :meth:`done` with the item.
         ``timeout`` (seconds; 0 = do not block) raises :class:`TimeoutError` if no item came.
 
-        The item is typed ``T``: on shutdown it is ``None`` (Go's zero value) and must not be
-        used.
+        Typed ``tuple[T | None, bool]``: the item is ``None`` (Go's zero value) exactly when
+        ``shutdown`` is True, so a worker loop checks ``shutdown`` first; after that a type
+        checker still sees ``T | None`` (narrow with ``assert item is not None``).
         """
         lock = self._lock
         lock.acquire()
@@ -212,7 +213,7 @@ class Queue(Generic[T]):
         lock.release()
         return block(self._getting(timeout, ThreadWaiter))
 
-    async def async_get(self, timeout: float | None = None) -> tuple[T, bool]:
+    async def async_get(self, timeout: float | None = None) -> tuple[T | None, bool]:
         """:meth:`get` for an asyncio or trio task; thread producers may feed it.
 
         Cancelled before an item was handed over, it raises the cancellation and takes
@@ -223,13 +224,13 @@ class Queue(Generic[T]):
 
     def _getting(
         self, timeout: float | None, new_waiter: Callable[[], Waiter]
-    ) -> Blocking[tuple[T, bool]]:
+    ) -> Blocking[tuple[T | None, bool]]:
         """The get, for every world: take the head, or park until an item is handed over."""
         with self._lock:
             if self._queue:
                 return self._take(), False
             if self._shutting_down:
-                return None, True  # type: ignore[return-value]
+                return None, True
             if timeout is not None and timeout <= 0:
                 raise TimeoutError("workqueue get: no item")
             e = self._getters.park(new_waiter())
