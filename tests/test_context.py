@@ -476,10 +476,13 @@ def test_with_deadline_cause_reports_the_cause_when_the_deadline_expires() -> No
     ctx, _ = with_deadline_cause(background(), 5.0, why, clock=clock)
     child, _ = with_cancel(ctx)
     clock.step(4.9)
-    assert ctx.err() is None and cause(ctx) is None
+    assert ctx.err() is None
+    assert cause(ctx) is None
     clock.step(0.1)
-    assert isinstance(ctx.err(), DeadlineExceeded) and cause(ctx) is why
-    assert isinstance(child.err(), DeadlineExceeded) and cause(child) is why
+    assert isinstance(ctx.err(), DeadlineExceeded)
+    assert cause(ctx) is why
+    assert isinstance(child.err(), DeadlineExceeded)
+    assert cause(child) is why
     assert ctx.deadline() == 5.0
 
 
@@ -496,7 +499,8 @@ def test_cancel_of_a_deadline_cause_context_records_no_cause() -> None:
     clock = FakeClock()
     ctx, cancel = with_timeout_cause(background(), 2.0, BackendSlow(), clock=clock)
     cancel()
-    assert isinstance(ctx.err(), Canceled) and cause(ctx) is ctx.err()
+    assert isinstance(ctx.err(), Canceled)
+    assert cause(ctx) is ctx.err()
     assert not clock.has_waiters()  # the timer is stopped
     clock.step(5)
     assert isinstance(ctx.err(), Canceled)
@@ -506,7 +510,8 @@ def test_a_deadline_cause_already_past_gives_a_context_born_done_with_the_cause(
     clock = FakeClock(10.0)
     why = BackendSlow()
     ctx, _ = with_deadline_cause(background(), 5.0, why, clock=clock)
-    assert isinstance(ctx.err(), DeadlineExceeded) and cause(ctx) is why
+    assert isinstance(ctx.err(), DeadlineExceeded)
+    assert cause(ctx) is why
     assert not clock.has_waiters()
 
 

@@ -371,5 +371,6 @@ def test_fn_may_change_the_queue_but_not_process_it_again() -> None:
         return True, 0.0
 
     assert q.try_process(fn) == 3  # first, second, fourth
-    assert len(errors) == 1 and "its own fn" in str(errors[0])
+    assert len(errors) == 1
+    assert "its own fn" in str(errors[0])
     assert q.processed() == {"first", "second", "fourth"}

@@ -313,7 +313,8 @@ def test_available_reads_the_balance_without_taking() -> None:
     lim.when("a")  # reserved ahead: the balance is -1
     assert lim.available() == -1.0
     clock.step(1.0)
-    assert lim.available() == 1.0 and lim.available() == 1.0
+    assert lim.available() == 1.0
+    assert lim.available() == 1.0
     assert BucketRateLimiter(math.inf, 0).available() == math.inf
 
 
