@@ -38,6 +38,7 @@ AREA_PAGES = {
     "import": ("Importing goprims", "index.md"),
     "framing": ("Stream framing", "framing.md"),
     "quorum": ("Quorum and flow control", "distributed.md"),
+    "konfig": ("Hot configuration", "distributed.md"),
     "controller": ("Controller toolkit", "controller.md"),
 }
 

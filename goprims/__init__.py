@@ -28,18 +28,18 @@ __version__ = "0.1.0"
 # Name``) so that mypy and IDEs see it. tests/test_package.py checks that the two agree, that every
 # name resolves, and that ``import goprims`` still imports none of these modules.
 _LAZY: dict[str, str] = {
-    # core: channels, select, timers, go
+    # core: channels and select
     "Chan": "goprims.chan",
     "ChanClosed": "goprims.chan",
     "Recv": "goprims.chan",
     "Selected": "goprims.chan",
     "Send": "goprims.chan",
-    "Ticker": "goprims.chan",
-    "Timer": "goprims.chan",
-    "after": "goprims.chan",
     "async_select": "goprims.chan",
-    "go": "goprims.chan",
     "select": "goprims.chan",
+    # core: Go's time package on channels
+    "Ticker": "goprims.timers",
+    "Timer": "goprims.timers",
+    "after": "goprims.timers",
     # core: clocks
     "Clock": "goprims.clock",
     "FakeClock": "goprims.clock",
@@ -67,10 +67,11 @@ _LAZY: dict[str, str] = {
     "NotBranch": "goprims.maps",
     "NotExist": "goprims.maps",
     "NotLeaf": "goprims.maps",
-    # core: the worker pool
+    # core: the worker pool, and go() on its default pool
     "Pool": "goprims.pool",
     "PoolClosed": "goprims.pool",
     "PoolOverload": "goprims.pool",
+    "go": "goprims.pool",
     # core: synchronisation
     "Barrier": "goprims.sync",
     "BrokenBarrierError": "goprims.sync",
@@ -96,6 +97,7 @@ _LAZY: dict[str, str] = {
     "TooLargeResourceVersion": "goprims.watch",
     # the storage layer's public exceptions
     "AlreadyExists": "goprims.storage",
+    "AuthenticationFailed": "goprims.storage",
     "Conflict": "goprims.storage",
     "CorruptObject": "goprims.storage",
     "EtcdError": "goprims.storage",
@@ -111,6 +113,8 @@ _LAZY: dict[str, str] = {
     "AdoptionRefused": "goprims.controller",
     # the discovery module's public exceptions
     "AggregatorStopped": "goprims.discovery",
+    # the konfig module's public exceptions
+    "KonfigValueError": "goprims.konfig",
     # the framing module's public exceptions
     "JSONSyntaxError": "goprims.framing",
     "MalformedStream": "goprims.framing",
@@ -131,12 +135,14 @@ _SUBMODULES = frozenset(
         "controller",
         "discovery",
         "framing",
+        "konfig",
         "maps",
         "pool",
         "quorum",
         "scheduling",
         "storage",
         "sync",
+        "timers",
         "watch",
         "workqueue",
     )
@@ -177,11 +183,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.chan import Recv as Recv
     from goprims.chan import Selected as Selected
     from goprims.chan import Send as Send
-    from goprims.chan import Ticker as Ticker
-    from goprims.chan import Timer as Timer
-    from goprims.chan import after as after
     from goprims.chan import async_select as async_select
-    from goprims.chan import go as go
     from goprims.chan import select as select
     from goprims.clock import Clock as Clock
     from goprims.clock import FakeClock as FakeClock
@@ -209,6 +211,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.framing import NoMatch as NoMatch
     from goprims.framing import ObjectTooLarge as ObjectTooLarge
     from goprims.framing import YAMLSyntaxError as YAMLSyntaxError
+    from goprims.konfig import KonfigValueError as KonfigValueError
     from goprims.maps import Map as Map
     from goprims.maps import NestedMap as NestedMap
     from goprims.maps import NotBranch as NotBranch
@@ -217,9 +220,11 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.pool import Pool as Pool
     from goprims.pool import PoolClosed as PoolClosed
     from goprims.pool import PoolOverload as PoolOverload
+    from goprims.pool import go as go
     from goprims.quorum import InflightsFull as InflightsFull
     from goprims.scheduling import QueueClosed as QueueClosed
     from goprims.storage import AlreadyExists as AlreadyExists
+    from goprims.storage import AuthenticationFailed as AuthenticationFailed
     from goprims.storage import Conflict as Conflict
     from goprims.storage import CorruptObject as CorruptObject
     from goprims.storage import EtcdError as EtcdError
@@ -238,5 +243,8 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.sync import once_func as once_func
     from goprims.sync import once_only as once_only
     from goprims.sync import once_value as once_value
+    from goprims.timers import Ticker as Ticker
+    from goprims.timers import Timer as Timer
+    from goprims.timers import after as after
     from goprims.watch import ResourceExpired as ResourceExpired
     from goprims.watch import TooLargeResourceVersion as TooLargeResourceVersion

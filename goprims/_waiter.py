@@ -398,6 +398,10 @@ class Parked:
         self.value = value
         self.index = index
 
+    def wake(self) -> None:
+        """Wake the entry's waiter (after the firer released the owner's lock)."""
+        self.waiter.wake()
+
     def __repr__(self) -> str:
         state = "claimed" if self.waiter.claimed() else "live"
         return f"<Parked {state} index={self.index} value={self.value!r}>"
@@ -527,10 +531,11 @@ class WaitQueue(OrderedDict[Parked, None]):
 _MISSING: Any = object()
 
 
-def wake_all(entries: Iterable[Parked]) -> None:
-    """Wake the waiters of ``entries`` (claimed by the caller). Call with no lock held."""
-    for e in entries:
-        e.waiter.wake()
+def wake_all(fired: Iterable[Waiter | Parked]) -> None:
+    """Wake each of ``fired`` (waiters, or entries whose waiter the caller claimed). Call with no
+    lock held: the one place that turns a firer's list into wake-ups."""
+    for x in fired:
+        x.wake()
 
 
 # ------------------------------------------------------------------ one body for every world

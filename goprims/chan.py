@@ -37,11 +37,10 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from random import random, shuffle
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import sniffio
 
-from goprims import clock as _clock
 from goprims._waiter import (
     Blocking,
     Parked,
@@ -55,6 +54,7 @@ from goprims._waiter import (
     trio_lowlevel,
     wake_all,
 )
+from goprims.clock import deadline_after, time_left
 
 __all__ = [
     "Chan",
@@ -594,7 +594,7 @@ def _selecting(
     ``(waiter, remaining timeout, withdraw)`` when it must park and is sent whether the waiter
     fired. :func:`select` and :func:`async_select` only differ in how they park."""
     active = _cases(cases)
-    deadline = None if timeout is None else _clock.REAL_CLOCK.now() + timeout
+    deadline = deadline_after(timeout)
     while True:
         order = _random_order(active)
         sel = _poll(order)
@@ -602,11 +602,9 @@ def _selecting(
             return sel
         if default:
             return _DEFAULT
-        remaining = None
-        if deadline is not None:
-            remaining = deadline - _clock.REAL_CLOCK.now()
-            if remaining <= 0:
-                raise TimeoutError("select timed out")
+        remaining = time_left(deadline)
+        if remaining is not None and remaining <= 0:
+            raise TimeoutError("select timed out")
         w = new_waiter()
         regs = _register(order, w)
         if regs is None:
@@ -643,141 +641,32 @@ async def async_select(
     return await async_block(_selecting(cases, default, timeout, async_waiter))
 
 
-# ---------------------------------------------------------------------------------------- timers
+# ------------------------------------------- names that live in their own modules, kept here too
+
+# ``goprims.chan.after``/``Timer``/``Ticker`` (Go's time package, :mod:`goprims.timers`) and
+# ``goprims.chan.go`` (:mod:`goprims.pool`) are imported on first access: both modules build on
+# this one, and a channel program need not load the pool.
+_ELSEWHERE = {
+    "Ticker": "goprims.timers",
+    "Timer": "goprims.timers",
+    "after": "goprims.timers",
+    "go": "goprims.pool",
+}
 
 
-def after(seconds: float, *, clock: _clock.Clock | None = None) -> Chan[float]:
-    """Go's ``time.After``: a channel that receives the clock's ``now()`` once ``seconds``
-    have passed. Runs on the shared timer thread (or in ``FakeClock.step``)."""
-    clk = _clock.resolve(clock)
-    ch: Chan[float] = Chan(1)
-    clk.call_later(seconds, lambda: _discard(ch._offer(clk.now())))
-    return ch
+def __getattr__(name: str) -> Any:
+    modname = _ELSEWHERE.get(name)
+    if modname is None:
+        raise AttributeError(f"module 'goprims.chan' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(modname), name)
+    globals()[name] = value
+    return value
 
 
-def _discard(_: object) -> None:
-    pass
-
-
-class Timer:
-    """Go's ``time.Timer``: ``.c`` receives the clock's time once, ``seconds`` from now.
-
-    As in Go >= 1.23, :meth:`stop` and :meth:`reset` also discard a fired value that was not
-    received yet, so after them no stale value can be received.
-    """
-
-    def __init__(self, seconds: float, *, clock: _clock.Clock | None = None) -> None:
-        self._clock = _clock.resolve(clock)
-        self.c: Chan[float] = Chan(1)
-        self._lock = threading.Lock()
-        self._gen = 0  # bumped by stop/reset: a callback of an older generation does nothing
-        self._handle: _clock.TimerHandle | None = None
-        self._arm(seconds)
-
-    def _arm(self, seconds: float) -> None:
-        gen = self._gen
-        self._handle = self._clock.call_later(seconds, lambda: self._fire(gen))
-
-    def _fire(self, gen: int) -> None:
-        with self._lock:
-            if gen != self._gen:
-                return
-            self._handle = None
-            self.c._offer(self._clock.now())
-
-    def _disarm(self) -> bool:
-        """Cancel the pending fire and drop an unreceived value. Lock held."""
-        h, self._handle = self._handle, None
-        self._gen += 1
-        # Go >= 1.23: pending if the fire had not happened yet -- including one already taken
-        # off the schedule and waiting for our lock, which the generation bump now suppresses --
-        # or if its value was still unreceived (drained here).
-        if h is not None:
-            h.cancel()
-        drained = self.c._drain()
-        return h is not None or drained
-
-    def stop(self) -> bool:
-        """Stop the timer. True if it stopped it: the timer had not fired, or its value was
-        not received yet (it is discarded, as in Go >= 1.23). False if it was already stopped
-        or its value was received."""
-        with self._lock:
-            return self._disarm()
-
-    def reset(self, seconds: float) -> bool:
-        """Re-arm the timer to fire ``seconds`` from now. Returns what :meth:`stop` would."""
-        with self._lock:
-            pending = self._disarm()
-            self._arm(seconds)
-        return pending
-
-
-class Ticker:
-    """Go's ``time.Ticker``: ``.c`` (capacity 1) receives the time every ``seconds``.
-
-    A slow receiver misses ticks (a tick is dropped while the previous one is unreceived), and
-    ticks do not drift: each is scheduled a whole period after the previous due time, skipping
-    periods that have already passed. ``seconds <= 0`` raises :class:`ValueError`.
-    """
-
-    def __init__(self, seconds: float, *, clock: _clock.Clock | None = None) -> None:
-        if seconds <= 0:
-            raise ValueError(f"Ticker period must be > 0, got {seconds}")
-        self._clock = _clock.resolve(clock)
-        self.c: Chan[float] = Chan(1)
-        self._lock = threading.Lock()
-        self._gen = 0  # bumped by stop/reset: a tick of an older generation does nothing
-        self._period = seconds
-        self._handle: _clock.TimerHandle | None = None
-        self._schedule(self._clock.now() + seconds)
-
-    def _schedule(self, when: float) -> None:
-        gen = self._gen
-        self._handle = self._clock.call_at(when, lambda: self._tick(when, gen))
-
-    def _tick(self, due: float, gen: int) -> None:
-        with self._lock:
-            if gen != self._gen:
-                return
-            now = self._clock.now()
-            nxt = due + self._period
-            if nxt <= now:  # skip missed periods, as Go does
-                nxt += ((now - nxt) // self._period + 1) * self._period
-            self._schedule(nxt)
-            self.c._offer(now)
-
-    def _disarm(self) -> None:
-        h, self._handle = self._handle, None
-        self._gen += 1
-        if h is not None:
-            h.cancel()
-        self.c._drain()
-
-    def stop(self) -> None:
-        """Stop the ticker; no more ticks are sent (a pending one is discarded)."""
-        with self._lock:
-            self._disarm()
-
-    def reset(self, seconds: float) -> None:
-        """Change the period to ``seconds``; the next tick comes ``seconds`` from now."""
-        if seconds <= 0:
-            raise ValueError(f"Ticker period must be > 0, got {seconds}")
-        with self._lock:
-            self._disarm()
-            self._period = seconds
-            self._schedule(self._clock.now() + seconds)
-
-
-# ------------------------------------------------------------------------------------------- go
-
-
-def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """Run ``fn(*args, **kwargs)`` concurrently, Go's ``go`` statement.
-
-    Runs on the package's default unlimited :class:`goprims.pool.Pool` (threads are reused and
-    reclaimed when idle). An exception escaping ``fn`` is reported through
-    :func:`threading.excepthook`, never swallowed.
-    """
-    from goprims.pool import default_pool  # lazy: the pool builds on this module
-
-    default_pool().go(fn, *args, **kwargs)
+if TYPE_CHECKING:
+    from goprims.pool import go as go
+    from goprims.timers import Ticker as Ticker
+    from goprims.timers import Timer as Timer
+    from goprims.timers import after as after

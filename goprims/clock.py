@@ -21,9 +21,21 @@ from typing import Protocol, runtime_checkable
 
 from sortedcontainers import SortedList
 
+from goprims._report import report_exception
 from goprims._waiter import Blocking, ThreadWaiter, WaitQueue, block, wake_all
 
-__all__ = ["REAL_CLOCK", "Clock", "FakeClock", "RealClock", "TimerHandle"]
+__all__ = [
+    "REAL_CLOCK",
+    "Alarm",
+    "Clock",
+    "FakeClock",
+    "RealClock",
+    "TimerHandle",
+    "deadline_after",
+    "report_exception",
+    "resolve",
+    "time_left",
+]
 
 
 class TimerHandle:
@@ -160,12 +172,6 @@ def _run_callback(fn: Callable[[], None]) -> None:
         report_exception(exc)
 
 
-def report_exception(exc: BaseException) -> None:
-    """Hand ``exc`` to :func:`threading.excepthook`, as an uncaught exception in this thread."""
-    args = (type(exc), exc, exc.__traceback__, threading.current_thread())
-    threading.excepthook(threading.ExceptHookArgs(args))
-
-
 class FakeClock:
     """A clock for tests: time moves only when :meth:`step` (or :meth:`set_time`) is called.
 
@@ -249,3 +255,99 @@ REAL_CLOCK = RealClock()
 def resolve(clock: Clock | None) -> Clock:
     """``clock`` or the shared :data:`REAL_CLOCK`."""
     return REAL_CLOCK if clock is None else clock
+
+
+# -------------------------------------------------------------------------------- deadlines
+
+
+def deadline_after(timeout: float | None, clock: Clock | None = None) -> float | None:
+    """The point on ``clock``'s time line ``timeout`` seconds from now; None for no timeout.
+
+    With :func:`time_left`, the one way goprims turns a ``timeout`` into the time left for each
+    of several waits (a select retrying, a pop woken without an item, a drain re-parking).
+    """
+    return None if timeout is None else resolve(clock).now() + timeout
+
+
+def time_left(deadline: float | None, clock: Clock | None = None) -> float | None:
+    """Seconds from now until ``deadline`` on ``clock`` (``<= 0`` once it has passed); None for
+    no deadline."""
+    return None if deadline is None else deadline - resolve(clock).now()
+
+
+# ---------------------------------------------------------------------------- the alarm
+
+
+class Alarm:
+    """One re-armable callback on a clock: Go's ``time.AfterFunc`` timer, with ``Reset`` and
+    ``Stop`` that mean what they say.
+
+    ``fn()`` runs from the clock (on the timer thread, or inside ``FakeClock.step``) **holding
+    ``lock``** -- the owner's lock, which also guards the alarm: call :meth:`arm_at`,
+    :meth:`arm_after` and :meth:`stop` with it held. ``fn`` may re-arm the alarm (a ticker) and
+    may return a callable, which is run after ``lock`` is released (to wake parked parties).
+
+    Every arming has a generation: re-arming or stopping bumps it, so a callback of an older
+    arming does nothing even if the clock had already taken it off its schedule and it was only
+    waiting for ``lock``. Hence after :meth:`stop` (or a re-arm) returns, the old arming never
+    runs ``fn``. This is the one re-armable timer of goprims: :class:`goprims.chan.Timer`,
+    :class:`~goprims.chan.Ticker`, the delaying queue's wake-up and the work queue's metrics
+    refresh are each one ``Alarm``.
+    """
+
+    __slots__ = ("_clock", "_fn", "_gen", "_handle", "_lock", "when")
+
+    def __init__(
+        self,
+        clock: Clock,
+        fn: Callable[[], Callable[[], None] | None],
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self._clock = clock
+        self._fn = fn
+        self._lock = threading.Lock() if lock is None else lock
+        self._gen = 0  # bumped by every arm/stop; a callback of another generation is stale
+        self._handle: TimerHandle | None = None  # the pending arming, None once fired/stopped
+        self.when: float | None = None
+        """The due time of the latest arming (kept after it fired; None before the first)."""
+
+    @property
+    def pending(self) -> bool:
+        """True while armed and not yet fired (nor stopped). Lock held."""
+        return self._handle is not None
+
+    def arm_at(self, when: float) -> bool:
+        """(Re-)arm to fire once ``clock.now() >= when``. Returns whether an arming was still
+        pending (it is replaced). Lock held."""
+        pending = self.stop()
+        gen = self._gen
+        self.when = when
+        self._handle = self._clock.call_at(when, lambda: self._fire(gen))
+        return pending
+
+    def arm_after(self, seconds: float) -> bool:
+        """:meth:`arm_at` ``clock.now() + seconds``. Lock held."""
+        return self.arm_at(self._clock.now() + seconds)
+
+    def stop(self) -> bool:
+        """Disarm. True if an arming was pending (it will never run ``fn``), False if it had
+        fired already or nothing was armed. Lock held."""
+        h, self._handle = self._handle, None
+        self._gen += 1
+        if h is None:
+            return False
+        h.cancel()  # False if the clock took it already: the generation check stops it
+        return True
+
+    def _fire(self, gen: int) -> None:
+        with self._lock:
+            if gen != self._gen:
+                return  # stopped or re-armed after the clock took this arming
+            self._handle = None
+            after = self._fn()
+        if after is not None:
+            after()
+
+    def __repr__(self) -> str:
+        state = f"due at {self.when}" if self._handle is not None else "idle"
+        return f"<Alarm {state}>"

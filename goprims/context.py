@@ -333,9 +333,9 @@ class _AfterFuncCtx(_CancelCtx):
         fn = self._fn
         self._fn = None
         if fn is not None:
-            from goprims.chan import go
+            from goprims.pool import go  # lazy: the pool is not needed to use contexts
 
-            go(_run_reporting, fn)
+            go(fn)  # an exception escaping fn is reported by go() (threading.excepthook)
 
     def stop(self) -> bool:
         with self._lock:
@@ -346,13 +346,6 @@ class _AfterFuncCtx(_CancelCtx):
             self._fn = None
         self._detach()
         return True
-
-
-def _run_reporting(fn: Callable[[], object]) -> None:
-    try:
-        fn()
-    except BaseException as exc:
-        _clock.report_exception(exc)
 
 
 class _ValueCtx(Context):

@@ -19,19 +19,16 @@ import itertools
 import operator
 import os
 import threading
-import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, InvalidStateError
-from concurrent.futures._base import CANCELLED as _CANCELLED
-from concurrent.futures._base import CANCELLED_AND_NOTIFIED as _CANCELLED_AND_NOTIFIED
-from concurrent.futures._base import FINISHED as _FINISHED
-from concurrent.futures._base import PENDING as _PENDING
-from concurrent.futures._base import RUNNING as _RUNNING
+from concurrent.futures import Executor, Future
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
+from goprims._pool_future import new_future as _new_future
+from goprims._pool_future import settle as _settle
+from goprims._report import report_exception
 from goprims._waiter import (
     Blocking,
     Parked,
@@ -44,152 +41,27 @@ from goprims._waiter import (
     wake_all,
 )
 
-__all__ = ["Pool", "PoolClosed", "PoolOverload", "default_pool"]
+__all__ = ["Pool", "PoolClosed", "PoolOverload", "default_pool", "go"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 _get_ident = threading.get_ident
-_DONE = frozenset((_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED))
 _current_thread = threading.current_thread
 
 # A task is (future or None for go(), fn, args, kwargs). A tuple: the cheapest thing to build.
 _Task = tuple["Future[Any] | None", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+# A submitted task's outcome, to settle its Future with: (future, result or exception, failed).
+_Outcome = tuple["Future[Any]", Any, bool]
 
 
-# Serialises the state changes of task futures that nobody has looked at yet (see _PoolFuture).
-_untouched_lock = threading.Lock()
-
-
-class _PoolFuture(Future[Any]):
-    """The :class:`concurrent.futures.Future` given to tasks: same states, same API, less cost.
-
-    Most futures are settled before anyone waits on them. This one creates its condition (a
-    Condition, its RLock and deque, five bound methods: the bulk of a Future's allocations and
-    of the garbage collector's work on a large batch) only when a caller first needs it:
-    ``result()`` or ``exception()`` before completion, ``cancel()``, ``add_done_callback()``,
-    ``concurrent.futures.wait()``/``as_completed()``, ``running()``, ``cancelled()``, ``repr()``.
-    Until then nobody can be waiting, no callback or waiter is registered and no cancel has
-    happened, so the worker's transitions (PENDING -> RUNNING -> FINISHED) only set the state,
-    under the module's ``_untouched_lock``; creating the condition takes that lock too, so a
-    transition and a first look never interleave, and once the condition exists every change goes
-    through it as in the stdlib. ``result()`` and ``done()`` of a finished future read it without
-    a lock: ``_result``/``_exception`` are written before ``_state`` becomes final.
-
-    Used only when this Python's Future has exactly the expected internals (checked at import).
-    """
-
-    def __init__(self) -> None:  # not Future.__init__: no condition yet
-        self._state = _PENDING
-        self._result: Any = None
-        self._exception: BaseException | None = None
-        self._waiters: list[Any] = []
-        self._done_callbacks: list[Callable[[Future[Any]], object]] = []
-        self._cond: threading.Condition | None = None
-
-    @property
-    def _condition(self) -> threading.Condition:
-        cond = self._cond
-        if cond is None:
-            with _untouched_lock:
-                cond = self._cond
-                if cond is None:
-                    cond = self._cond = threading.Condition()
-        return cond
-
-    @_condition.setter
-    def _condition(self, cond: threading.Condition) -> None:
-        self._cond = cond
-
-    def done(self) -> bool:
-        """As :meth:`concurrent.futures.Future.done` (lock-free: done is a final state)."""
-        return self._state in _DONE
-
-    def result(self, timeout: float | None = None) -> Any:
-        """As :meth:`concurrent.futures.Future.result` (a finished result is read lock-free)."""
-        if self._state == _FINISHED and self._exception is None:
-            return self._result
-        return Future.result(self, timeout)
-
-    def set_running_or_notify_cancel(self) -> bool:
-        if self._cond is None:
-            with _untouched_lock:
-                if self._cond is None and self._state == _PENDING:
-                    self._state = _RUNNING
-                    return True
-        with self._condition._lock:  # type: ignore[attr-defined]
-            if self._state == _PENDING:
-                self._state = _RUNNING
-                return True
-        return Future.set_running_or_notify_cancel(self)  # cancelled, or misused
-
-    def set_result(self, result: Any) -> None:
-        if self._cond is None:
-            with _untouched_lock:
-                if self._cond is None and self._state == _RUNNING:
-                    self._result = result
-                    self._state = _FINISHED  # nobody waits, no callback: nothing to notify
-                    return
-        cond = self._condition
-        with cond._lock:  # type: ignore[attr-defined]
-            fast = self._state == _RUNNING
-            if fast:
-                self._result = result
-                self._state = _FINISHED
-                for waiter in self._waiters:
-                    waiter.add_result(self)
-                if cond._waiters:  # type: ignore[attr-defined]
-                    cond.notify_all()
-        if not fast:
-            Future.set_result(self, result)
-        elif self._done_callbacks:
-            self._invoke_callbacks()  # type: ignore[attr-defined]
-
-    def set_exception(self, exception: BaseException | None) -> None:
-        if self._cond is None:
-            with _untouched_lock:
-                if self._cond is None and self._state == _RUNNING:
-                    self._exception = exception
-                    self._state = _FINISHED
-                    return
-        cond = self._condition
-        with cond._lock:  # type: ignore[attr-defined]
-            fast = self._state == _RUNNING
-            if fast:
-                self._exception = exception
-                self._state = _FINISHED
-                for waiter in self._waiters:
-                    waiter.add_exception(self)
-                if cond._waiters:  # type: ignore[attr-defined]
-                    cond.notify_all()
-        if not fast:
-            Future.set_exception(self, exception)
-        elif self._done_callbacks:
-            self._invoke_callbacks()  # type: ignore[attr-defined]
-
-
-def _pool_future_fits() -> bool:
-    """Does this Python's Future have exactly the internals _PoolFuture relies on?"""
-    try:
-        f: Future[Any] = Future()
-        cond = f._condition
-        return (
-            set(vars(f))
-            == {"_condition", "_state", "_result", "_exception", "_waiters", "_done_callbacks"}
-            and f._state == _PENDING
-            and isinstance(cond, threading.Condition)
-            and isinstance(cond._lock, type(threading.RLock()))  # type: ignore[attr-defined]
-            and isinstance(cond._waiters, deque)  # type: ignore[attr-defined]
-            and callable(getattr(f, "_invoke_callbacks", None))
-            and "__slots__" not in vars(Future)
-        )
-    except Exception:  # pragma: no cover - another implementation
-        return False
-
-
-# The Future class tasks are given: _PoolFuture where it fits, else the stdlib Future. A module
-# global so that white-box tests can substitute an instrumented subclass.
-_new_future: Callable[[], Future[Any]] = _PoolFuture if _pool_future_fits() else Future
+def _deliver(outcome: _Outcome | None, accepted: Waiter | None) -> None:
+    """What a worker does once back in the pool: settle the last task's Future, wake the
+    submitter whose task it accepted (no lock held)."""
+    if outcome is not None:
+        _settle(*outcome)
+    if accepted is not None:
+        accepted.wake()
 
 
 class PoolClosed(RuntimeError):
@@ -220,12 +92,6 @@ class _Worker:
         # shutdown(cancel_futures=True) can cancel it if it has not started yet. Written by the
         # worker under the pool lock.
         self.task: _Task | None = None
-
-
-def _report(exc: BaseException) -> None:
-    threading.excepthook(
-        threading.ExceptHookArgs((type(exc), exc, exc.__traceback__, _current_thread()))
-    )
 
 
 class Pool(Executor):
@@ -650,7 +516,8 @@ class Pool(Executor):
             self._start_worker()
 
     def _work(self, rec: _Worker) -> None:
-        """A worker thread's life: take tasks from _ready while there are any, else park idle.
+        """A worker thread's life: take tasks from _ready while there are any, else park idle
+        (until woken for a task, stopped, or expired), then retire.
 
         A submitted task's Future is settled only once the worker is back in the pool (holding its
         next task, or parked idle): whoever wakes from ``result()`` and submits again finds this
@@ -658,104 +525,106 @@ class Pool(Executor):
         """
         self._idents.add(_get_ident())
         lock = self._lock
-        ready = self._ready
-        idle = self._idle
-        waiters = self._waiters
-        expiry = self._expiry
-        # The last task's Future and outcome, set once back in the pool; and the blocked
-        # submitter whose task was accepted when that task finished, woken at the same time.
-        settle: Future[Any] | None = None
-        outcome: Any = None
-        failed = False
+        # What the last task left to deliver once this worker is back in the pool: its Future
+        # and outcome, and the blocked submitter whose task was accepted when it finished.
+        outcome: _Outcome | None = None
         accepted: Waiter | None = None
         expired = stopped = False
         lock.acquire()
         self._coming -= 1
         while True:
-            # Lock held. Take the oldest accepted task, if any (even when closing or expiring:
-            # every accepted task runs).
-            if ready:
-                task = ready.popleft()
-                rec.task = task
-                call: Waiter | None = None
-                start = False
-                if ready and not self._coming:  # the chain: the next task needs a worker too
-                    call, start = self._call_worker_locked()
+            # Lock held. Every accepted task runs, even while closing or expiring.
+            if self._ready:
+                task, call, start = self._take_locked(rec)
                 lock.release()
-                if call is not None:
+                if call is not None:  # the chain: a worker for the next task in _ready
                     call.wake()
                 elif start:
                     self._start_next()
-                if settle is not None:
-                    _settle(settle, outcome, failed)
-                    settle = outcome = None
-                    failed = False
-                if accepted is not None:
-                    accepted.wake()
-                    accepted = None
-                fut, fn, args, kwargs = task
-                del task
-                if fut is None:
-                    try:
-                        fn(*args, **kwargs)
-                    except BaseException as exc:
-                        self._panic(exc)
-                        del exc
-                elif fut.set_running_or_notify_cancel():
-                    settle = fut
-                    try:
-                        outcome = fn(*args, **kwargs)
-                    except BaseException as exc:
-                        outcome = exc
-                        failed = True
-                        del exc
-                # Drop every reference to the task before parking (arguments, results).
-                del fut, fn, args, kwargs
+                _deliver(outcome, accepted)
+                outcome = self._run(task)
+                del task  # drop every reference to the task before parking
                 lock.acquire()
-                rec.task = None
-                self._accepted -= 1
+                accepted = self._task_done_locked(rec)
                 expired = False
-                if waiters and not self._closed and self._accepted < self._cap:
-                    head = self._accept_waiter_locked()
-                    if head is not None:  # this worker is the one that takes its task
-                        accepted, task = head
-                        ready.append(task)
-                        del task
                 continue
-            cap = self._cap
-            if stopped or expired or self._closed or (cap >= 0 and self._workers > cap):
+            if stopped or expired or self._retiring_locked():
                 if not stopped:  # a stopped worker was left out of _workers by its firer
                     self._workers -= 1
                 break
             w = ThreadWaiter()
-            parked = idle.park(w, rec)
+            parked = self._idle.park(w, rec)
             lock.release()
-            if settle is not None:
-                _settle(settle, outcome, failed)
-                settle = outcome = None
-                failed = False
-            if w.wait(expiry, partial(self._withdraw_idle, parked)):
-                lock.acquire()
-                if w.ok:
-                    self._coming -= 1
-                else:
-                    stopped = True
-            else:
+            _deliver(outcome, accepted)
+            outcome = accepted = None
+            woken = w.wait(self._expiry, partial(self._withdraw_idle, parked))
+            lock.acquire()
+            if not woken:
                 expired = True  # withdrawn from _idle; look at _ready once more before leaving
-                lock.acquire()
-        # Retire (lock held).
+            elif w.ok:
+                self._coming -= 1  # woken for a task: it is in _ready
+            else:
+                stopped = True  # by shutdown or tune()
+        self._retire_locked(rec, outcome)  # releases the lock
+
+    def _take_locked(self, rec: _Worker) -> tuple[_Task, Waiter | None, bool]:
+        """Take the oldest task of _ready; if tasks remain and no worker is on its way, call the
+        next one (the chain). Lock held. Returns the task and what :meth:`_call_worker_locked`
+        returned, for the caller to act on once the lock is released."""
+        task = self._ready.popleft()
+        rec.task = task
+        if self._ready and not self._coming:
+            call, start = self._call_worker_locked()
+            return task, call, start
+        return task, None, False
+
+    def _run(self, task: _Task) -> _Outcome | None:
+        """Run a task (no lock held). A go() task's exception goes to the panic handler; a
+        submitted task's outcome is returned, to settle its Future later (None if cancelled)."""
+        fut, fn, args, kwargs = task
+        if fut is None:
+            try:
+                fn(*args, **kwargs)
+            except BaseException as exc:
+                self._panic(exc)
+            return None
+        if not fut.set_running_or_notify_cancel():
+            return None
+        try:
+            return fut, fn(*args, **kwargs), False
+        except BaseException as exc:
+            return fut, exc, True
+
+    def _task_done_locked(self, rec: _Worker) -> Waiter | None:
+        """A task finished: free its slot; if a submitter waits and there is room, accept its
+        task into _ready for this very worker. Lock held. Returns that submitter, to wake."""
+        rec.task = None
+        self._accepted -= 1
+        if self._waiters and not self._closed and self._accepted < self._cap:
+            head = self._accept_waiter_locked()
+            if head is not None:
+                accepted, task = head
+                self._ready.append(task)
+                return accepted
+        return None
+
+    def _retiring_locked(self) -> bool:
+        """Should an idle worker end now (pool closed, or more workers than the capacity)?"""
+        cap = self._cap
+        return self._closed or (cap >= 0 and self._workers > cap)
+
+    def _retire_locked(self, rec: _Worker, outcome: _Outcome | None) -> None:
+        """The worker leaves the pool: wake release() callers whose target is reached, join the
+        previously retired thread. Called with the lock held; releases it."""
         self._alive -= 1
         self._records.discard(rec)
         self._idents.discard(_get_ident())
         prev = self._last_exit
         self._last_exit = _current_thread()
         fire = self._release_ready_locked()
-        lock.release()
-        if settle is not None:
-            _settle(settle, outcome, failed)
-            settle = outcome = None
-        for rw in fire:
-            rw.wake()
+        self._lock.release()
+        _deliver(outcome, None)
+        wake_all(fire)
         if prev is not None:
             prev.join()  # it has left the pool; only its return is left
 
@@ -764,7 +633,7 @@ class Pool(Executor):
         try:
             self._start_worker()
         except BaseException as exc:  # out of threads: the tasks in _ready wait for a worker
-            self._panic_report(exc)
+            report_exception(exc)
 
     def _withdraw_idle(self, e: Parked) -> None:
         with self._lock:
@@ -779,18 +648,7 @@ class Pool(Executor):
                 return
             except BaseException as exc2:
                 exc = exc2
-        self._panic_report(exc)
-
-    @staticmethod
-    def _panic_report(exc: BaseException) -> None:
-        """``threading.excepthook``, or a printed traceback should the hook itself fail."""
-        try:
-            _report(exc)
-        except BaseException:
-            try:
-                traceback.print_exc()
-            except BaseException:
-                pass
+        report_exception(exc)
 
     def _release_ready_locked(self) -> list[Waiter]:
         """Claim the release() waiters whose target is reached. Lock held; caller wakes them."""
@@ -945,16 +803,6 @@ class Pool(Executor):
             raise error
 
 
-def _settle(fut: Future[Any], outcome: Any, failed: bool) -> None:
-    try:
-        if failed:
-            fut.set_exception(outcome)
-        else:
-            fut.set_result(outcome)
-    except InvalidStateError:  # someone else settled it (not through the pool): keep theirs
-        pass
-
-
 # ------------------------------------------------------------------------------ the default pool
 
 _all_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
@@ -978,10 +826,19 @@ def default_pool() -> Pool:
         return _default
 
 
+def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run ``fn(*args, **kwargs)`` concurrently, Go's ``go`` statement.
+
+    Runs on the package's default unlimited :class:`Pool` (:func:`default_pool`: threads are
+    reused, and reclaimed when idle). An exception escaping ``fn`` is reported through
+    :func:`threading.excepthook`, never swallowed. Also importable from :mod:`goprims.chan`
+    and :mod:`goprims`.
+    """
+    default_pool().go(fn, *args, **kwargs)
+
+
 def _after_fork_in_child() -> None:
     # Only the forking thread survives: forget the parent's workers, waiters and locks.
-    global _untouched_lock
-    _untouched_lock = threading.Lock()
     for pool in list(_all_pools):
         pool._lock = threading.Lock()
         pool._workers = pool._accepted = pool._coming = pool._alive = 0

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
+from goprims._report import report_exception
 from goprims._waiter import (
     Blocking,
     Parked,
@@ -41,7 +42,6 @@ from goprims._waiter import (
     trio_lowlevel,
     wake_all,
 )
-from goprims.clock import report_exception
 
 if TYPE_CHECKING:
     from goprims.context import Context
@@ -67,8 +67,8 @@ _Lock = threading.Lock
 
 
 def _spawn(target: Callable[..., object], *args: Any) -> None:
-    """Run ``target(*args)`` as a goroutine: :func:`goprims.chan.go`, on the default pool."""
-    from goprims.chan import go
+    """Run ``target(*args)`` as a goroutine: :func:`goprims.pool.go`, on the default pool."""
+    from goprims.pool import go
 
     go(target, *args)
 

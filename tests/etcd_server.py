@@ -121,8 +121,10 @@ class EtcdMember:
         peer_port: int,
         data_dir: Path,
         tls: tuple[Path, Path] | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.name = name
+        self.extra_args = extra_args  # more etcd flags (e.g. --auth-token-ttl)
         self.tls = tls  # (certificate, key) files: serve clients over https
         self.client_port = client_port
         self.peer_port = peer_port
@@ -163,6 +165,7 @@ class EtcdMember:
         ]  # fmt: skip
         if self.tls is not None:
             args += ["--cert-file", str(self.tls[0]), "--key-file", str(self.tls[1])]
+        args += self.extra_args
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self.proc = subprocess.Popen(
@@ -212,10 +215,15 @@ class EtcdCluster:
     """``size`` etcd members on loopback in a fresh temporary directory."""
 
     def __init__(
-        self, size: int = 1, base_dir: Path | None = None, tls: tuple[Path, Path] | None = None
+        self,
+        size: int = 1,
+        base_dir: Path | None = None,
+        tls: tuple[Path, Path] | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.size = size
         self.tls = tls
+        self.extra_args = extra_args  # more flags for every member
         self._own_dir = base_dir is None
         self.base_dir = (
             Path(tempfile.mkdtemp(prefix="goprims-etcd-")) if base_dir is None else base_dir
@@ -242,6 +250,7 @@ class EtcdCluster:
                     ports[2 * i + 1],
                     self.base_dir / f"try{attempt}-m{i}.etcd",
                     self.tls,
+                    self.extra_args,
                 )
                 for i in range(self.size)
             ]

@@ -329,3 +329,13 @@ def test_yaml_document_on_a_live_stream_comes_out_at_its_separator() -> None:
         assert done.wait(10), "a finished document waited for more data"
         assert out == [b"a: 1\n"]
         t.join()
+
+
+def test_json_escape_split_exactly_at_a_read_boundary() -> None:
+    # The backslash ends one read and the escaped quote starts the next.
+    data = b'["a\\\\", "b\\"c", "\\\\"] {"k": "\\"}"}'
+    for size in range(1, 8):
+        assert [json.loads(f) for f in iter_json_frames(Trickle(data, sizes=(size,)))] == [
+            ["a\\", 'b"c', "\\"],
+            {"k": '"}'},
+        ]

@@ -42,6 +42,7 @@ ABOVE_CORE = (
     "goprims.scheduling",
     "goprims.controller",
     "goprims.discovery",
+    "goprims.konfig",
 )
 
 

@@ -23,6 +23,7 @@ from pool_support import (
 )
 
 import goprims.pool as gp
+from goprims._pool_future import PoolFuture
 from goprims.pool import Pool, PoolClosed, PoolOverload
 
 __all__ = ["parked_fixture", "pools_fixture", "spawn_fixture"]  # fixtures used by name
@@ -859,7 +860,7 @@ def test_task_future_nobody_looked_at_is_settled_without_a_condition(pools: Pool
     p = pools(2)
     fs = [p.submit(pow, 2, i) for i in range(10)]
     p.release(5)  # every task has finished and its future was settled
-    assert all(f._cond is None for f in fs if isinstance(f, gp._PoolFuture))
+    assert all(f._cond is None for f in fs if isinstance(f, PoolFuture))
     assert [f.result(0) for f in fs] == [2**i for i in range(10)]
     assert all(f.done() and not f.running() and not f.cancelled() for f in fs)
     assert "finished" in repr(fs[0])

@@ -26,7 +26,6 @@ import abc
 import builtins
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +48,7 @@ from goprims.cache.keys import (
     meta_namespace_key_func,
 )
 from goprims.cache.store import KeyListerGetter, compute_key
+from goprims.clock import deadline_after, time_left
 
 __all__ = ["FIFOClosed", "PopProcessFunc", "Queue", "TransformFunc", "fifo_key_of"]
 
@@ -61,8 +61,6 @@ PopProcessFunc = Callable[[Deltas, bool], object]
 # Outcomes a firer records in ``Waiter.index`` before waking a parked pop.
 _FIRED = 1  # an entry is reserved for this waiter
 _CLOSED = 2  # the FIFO was closed
-
-_monotonic = time.monotonic
 
 
 _log = logging.getLogger("goprims.cache")
@@ -198,11 +196,9 @@ class Queue(abc.ABC):
         its entry with the time left. Lock held."""
         if self._closed:
             raise FIFOClosed("pop from a closed FIFO")
-        remaining = None
-        if deadline is not None:
-            remaining = deadline - _monotonic()
-            if remaining <= 0:
-                raise TimeoutError("FIFO pop timed out")
+        remaining = time_left(deadline)
+        if remaining is not None and remaining <= 0:
+            raise TimeoutError("FIFO pop timed out")
         return self._waiters.park(new_waiter()), remaining
 
     def _took_reservation_locked(self, w: Waiter, woken: bool) -> bool:
@@ -254,7 +250,7 @@ class Queue(abc.ABC):
     ) -> Blocking[Deltas]:
         """The pop, for every world: wait (maybe several times: a woken pop whose reservation
         was lost to a timeout re-checks) until an entry is there for this caller, take it."""
-        deadline = None if timeout is None else _monotonic() + timeout
+        deadline = deadline_after(timeout)
         lock = self._lock
         to_wake: list[Parked] = []
         lock.acquire()

@@ -12,10 +12,11 @@ How the reader finds a value's end without parsing it twice or going quadratic:
 * Fast path: ``raw_decode`` at the value's start. A value that is complete in the buffer comes
   out in one C call.
 * A value that spans reads (``raw_decode`` fails, the stream is not at its end): an incremental
-  scanner that only tracks string/escape state and bracket depth (``_scan``) resumes where it
-  stopped after each read, so a large value arriving in small pieces is scanned once, not
-  re-parsed per piece; once it finds the end, ``raw_decode`` parses the value once (and reports
-  a syntax error if it is not valid JSON).
+  scanner that only tracks string/escape state and bracket depth (``_scan``) goes over each new
+  chunk once, carrying its state from chunk to chunk, and the chunks are joined once at the end,
+  so a large value arriving in small pieces costs linear time (not a re-parse, nor a copy of
+  the buffer, per piece); once the end is found, ``raw_decode`` parses the value once (and
+  reports a syntax error if it is not valid JSON).
 * A top-level scalar is parsed once its token has ended (``12`` at the end of the buffer may be
   the start of ``123``): at a delimiter or at the end of the stream.
 """
@@ -55,11 +56,11 @@ class JSONFrameReader(FrameReader):
         self._eof = False
         # A syntax error is final: the stream has no reliable place to resume.
         self._error: JSONSyntaxError | None = None
-        # Scanner state for a value spanning reads (_scan_at < 0: not scanning): where to
-        # resume, the bracket depth, whether inside a string.
-        self._scan_at = -1
+        # Scanner state for a value spanning reads, carried from one chunk to the next: the
+        # bracket depth, whether inside a string, whether the next character is escaped.
         self._depth = 0
         self._in_string = False
+        self._escaped = False
         # True while discarding the rest of a value reported as too large.
         self._skipping = False
 
@@ -106,8 +107,6 @@ class JSONFrameReader(FrameReader):
         if pos:
             self._buf = self._buf[pos:]
             self._offset += pos
-            if self._scan_at >= 0:
-                self._scan_at -= pos
             self._pos = 0
         self._buf += chunk.decode("latin-1")
         return True
@@ -171,68 +170,85 @@ class JSONFrameReader(FrameReader):
     def _scan_to_end(self) -> int:
         """Read until the object, array or string starting at _pos is complete; return its
         end. Raises ObjectTooLarge (and starts skipping) once it exceeds max_bytes, EOFError if
-        the stream ends inside it."""
+        the stream ends inside it.
+
+        The chunks read meanwhile are scanned one by one and joined once, at the end: a large
+        value arriving in many chunks costs linear time, not a copy of the buffer per chunk."""
+        self._depth, self._in_string, self._escaped = 0, False, False
+        end = self._scan(self._buf, self._pos)
+        if end >= 0:
+            return end
+        # Drop what was consumed before the value; from here _buf[0] is the value's start.
+        self._offset += self._pos
+        pieces = [self._buf[self._pos :]]
+        self._buf, self._pos = "", 0
+        size = len(pieces[0])
         while True:
-            end = self._scan()
-            if end >= 0:
-                return end
-            if self._max_bytes is not None and len(self._buf) - self._pos > self._max_bytes:
-                seen = len(self._buf) - self._pos
-                # Keep only the scanner's resume point: the bytes before it are not needed.
-                self._pos = self._scan_at
+            if self._max_bytes is not None and size > self._max_bytes:
+                self._offset += size  # the scanned part is skipped, never kept
                 self._skipping = True
-                raise ObjectTooLarge(seen, self._max_bytes)
-            if not self._fill():
-                self._scan_at = -1
+                raise ObjectTooLarge(size, self._max_bytes)
+            chunk = self._read() if not self._eof else b""
+            if not chunk:
+                self._eof = True
+                self._buf = "".join(pieces)
                 raise EOFError(
-                    f"stream ended inside a JSON value starting at offset "
-                    f"{self._offset + self._pos}"
+                    f"stream ended inside a JSON value starting at offset {self._offset}"
                 )
+            text = chunk.decode("latin-1")
+            end = self._scan(text, 0)
+            if end >= 0:
+                self._buf = "".join(pieces) + text
+                return size + end
+            pieces.append(text)
+            size += len(text)
 
     def _finish_skip(self) -> None:
-        """Discard the rest of a value reported as too large."""
+        """Discard the rest of a value reported as too large (the scanner state goes on from
+        where _scan_to_end stopped; nothing before is kept)."""
         while True:
-            end = self._scan()
+            chunk = self._read() if not self._eof else b""
+            if not chunk:
+                self._eof = True
+                self._skipping = False
+                raise EOFError("stream ended inside an oversized JSON value")
+            text = chunk.decode("latin-1")
+            end = self._scan(text, 0)
             if end >= 0:
-                self._pos = end
+                self._buf, self._pos = text, end
                 self._skipping = False
                 return
-            self._pos = self._scan_at  # nothing before the resume point is kept
-            if not self._fill():
-                self._skipping = False
-                self._scan_at = -1
-                raise EOFError("stream ended inside an oversized JSON value")
+            self._offset += len(text)
 
-    def _scan(self) -> int:
-        """Advance the scanner over what is buffered: the end (exclusive) of the value starting
-        at _pos, or -1 when more bytes are needed (the state is kept for the next call)."""
-        buf = self._buf
-        n = len(buf)
-        if self._scan_at < 0:
-            i, depth, in_string = self._pos, 0, False
-        else:
-            i, depth, in_string = self._scan_at, self._depth, self._in_string
+    def _scan(self, text: str, i: int) -> int:
+        """Advance the scanner state over text[i:]: the end (exclusive) of the value being
+        scanned when it is in there, else -1 (the state is kept for the next piece)."""
+        n = len(text)
+        depth, in_string = self._depth, self._in_string
+        if self._escaped:  # the escaped character is the first of this piece
+            if i >= n:
+                return -1
+            i += 1
+            self._escaped = False
         while True:
             if in_string:
-                m = _STRING_STOP.search(buf, i)
+                m = _STRING_STOP.search(text, i)
                 if m is None:
-                    i = n
                     break
                 if m.group() == "\\":
                     if m.end() >= n:  # the escaped character has not arrived yet
-                        i = m.start()
+                        self._escaped = True
                         break
                     i = m.end() + 1
                     continue
                 in_string = False
                 i = m.end()
                 if depth == 0:
-                    self._scan_at = -1
+                    self._depth, self._in_string = 0, False
                     return i
             else:
-                m = _STRUCTURE.search(buf, i)
+                m = _STRUCTURE.search(text, i)
                 if m is None:
-                    i = n
                     break
                 ch = m.group()
                 i = m.end()
@@ -243,9 +259,9 @@ class JSONFrameReader(FrameReader):
                 else:
                     depth -= 1
                     if depth <= 0:  # (below 0 is malformed; raw_decode will say how)
-                        self._scan_at = -1
+                        self._depth, self._in_string = 0, False
                         return i
-        self._scan_at, self._depth, self._in_string = i, depth, in_string
+        self._depth, self._in_string = depth, in_string
         return -1
 
 

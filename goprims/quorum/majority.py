@@ -33,7 +33,7 @@ class MajorityConfig:
     a set; two configs with the same voters are equal and hash alike.
     """
 
-    __slots__ = ("_hash", "_ids", "_order", "_quorum_pos")
+    __slots__ = ("_hash", "_ids", "_order", "_quorum_pos", "_zeros")
 
     def __init__(self, ids: Iterable[Hashable] = ()) -> None:
         voters = frozenset(ids)
@@ -46,6 +46,8 @@ class MajorityConfig:
         n = len(order)
         # Position, in the ascending sort of the n acked indexes, of the committed index.
         self._quorum_pos = n - (n // 2 + 1)
+        # The defaults for map(acked.get, order, zeros): a voter missing from acked counts as 0.
+        self._zeros = (0,) * n
         self._hash = hash(voters)
 
     # ------------------------------------------------------------------------------ the math
@@ -60,8 +62,7 @@ class MajorityConfig:
         order = self._order
         if not order:
             return INFINITE_INDEX
-        get = acked.get
-        values = sorted([get(v, 0) for v in order])
+        values = sorted(map(acked.get, order, self._zeros))  # (map: no per-voter frame)
         if values[0] < 0:
             raise ValueError(f"acked indexes must be >= 0, got {values[0]}")
         return values[self._quorum_pos]

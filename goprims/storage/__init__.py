@@ -8,7 +8,8 @@ that replays every change after a version, and compaction (old versions answer 4
 * :func:`list_watch`: a ``ListerWatcher`` over a storage prefix, to feed an informer.
 * Errors: :class:`AlreadyExists`, :class:`NotFound`, :class:`Conflict`, :class:`InvalidObject`,
   :class:`InvalidResourceVersion`, and for etcd :class:`StorageUnavailable`, :class:`EtcdError`,
-  :class:`CorruptObject` (all :class:`StorageError`, all defined in :mod:`goprims.storage.errors`),
+  :class:`AuthenticationFailed`, :class:`CorruptObject` (all :class:`StorageError`, all defined
+  in :mod:`goprims.storage.errors`),
   and, from the watch protocol (:mod:`goprims.watch`, shared with :mod:`goprims.cache`),
   :class:`ResourceExpired` and :class:`TooLargeResourceVersion`.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from goprims.storage.errors import (
     AlreadyExists,
+    AuthenticationFailed,
     Conflict,
     CorruptObject,
     EtcdError,
@@ -37,6 +39,7 @@ from goprims.storage.memory import MemoryStorage
 
 __all__ = [
     "AlreadyExists",
+    "AuthenticationFailed",
     "Conflict",
     "CorruptObject",
     "EtcdError",

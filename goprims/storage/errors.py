@@ -15,6 +15,7 @@ from goprims.watch.errors import ResourceExpired, TooLargeResourceVersion
 
 __all__ = [
     "AlreadyExists",
+    "AuthenticationFailed",
     "Conflict",
     "CorruptObject",
     "EtcdError",
@@ -106,3 +107,8 @@ class EtcdError(StorageError):
     def future_revision(self) -> bool:
         """True when the requested revision is newer than the store's current revision."""
         return ETCD_MSG_FUTURE_REV in self.message
+
+
+class AuthenticationFailed(StorageError):
+    """etcd refused the storage's username and password (etcd's auth is enabled and the
+    credentials are wrong, or the user does not exist). Retrying will not help."""

@@ -11,12 +11,12 @@ scheduled while no item waits, so an idle delaying queue costs no timer.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from functools import partial
 from typing import TypeVar
 
-from goprims._waiter import Waiter
-from goprims.clock import Clock, TimerHandle
+from goprims._waiter import Waiter, wake_all
+from goprims.clock import Alarm, Clock
 from goprims.workqueue.delay_heap import DelayHeap
 from goprims.workqueue.metrics import CounterMetric, MetricsProvider, new_retries_metric
 from goprims.workqueue.queue import Queue
@@ -38,7 +38,7 @@ class DelayingQueue(Queue[T]):
     before shutdown.
     """
 
-    __slots__ = ("_retries", "_timer", "_timer_at", "_timer_gen", "_waiting")
+    __slots__ = ("_alarm", "_retries", "_waiting")
 
     def __init__(
         self, name: str = "", clock: Clock | None = None, metrics: MetricsProvider | None = None
@@ -48,13 +48,10 @@ class DelayingQueue(Queue[T]):
         # The waiting items by ready time. Invariant: an item waits at most once, at its
         # earliest time.
         self._waiting: DelayHeap[T] = DelayHeap()
-        # The one scheduled callback, due at _timer_at; _timer_gen identifies it, so a callback
-        # that was cancelled too late to stop it recognises itself as stale and does nothing.
-        # Invariant: while any entry is live, _timer is pending and _timer_at is at most the
-        # earliest live ready time (or the heartbeat, MAX_WAIT after the timer was armed).
-        self._timer: TimerHandle | None = None
-        self._timer_at = math.inf
-        self._timer_gen = 0
+        # The one scheduled wake-up (an Alarm: a fire that was stopped too late never runs).
+        # Invariant: while any entry is live, the alarm is pending and due at most at the
+        # earliest live ready time (or at the heartbeat, MAX_WAIT after it was armed).
+        self._alarm = Alarm(self._clock, self._fire, self._lock)
         self._retries: CounterMetric | None = new_retries_metric(name, metrics)
 
     def add_after(self, item: T, seconds: float) -> None:
@@ -88,7 +85,8 @@ class DelayingQueue(Queue[T]):
                 if old is not None and ready_at >= old:
                     return  # the pending, earlier time wins
                 self._waiting.push(item, ready_at)
-                if ready_at < self._timer_at:
+                alarm = self._alarm
+                if not alarm.pending or ready_at < alarm.when:  # type: ignore[operator]
                     self._arm(ready_at)
         finally:
             lock.release()
@@ -96,38 +94,25 @@ class DelayingQueue(Queue[T]):
             w.wake()
 
     def _arm(self, ready_at: float) -> None:
-        """(Re)schedule the callback for ``ready_at``, or MAX_WAIT from now if sooner. Lock held."""
-        if self._timer is not None:
-            self._timer.cancel()
-        at = min(ready_at, self._clock.now() + MAX_WAIT)
-        self._timer_gen += 1
-        gen = self._timer_gen
-        self._timer_at = at
-        self._timer = self._clock.call_at(at, lambda: self._fire(gen))
+        """(Re)schedule the wake-up for ``ready_at``, or MAX_WAIT from now if sooner. Lock held."""
+        self._alarm.arm_at(min(ready_at, self._clock.now() + MAX_WAIT))
 
-    def _fire(self, gen: int) -> None:
-        """Clock callback: add every item whose time has come, then re-arm. Never blocks."""
+    def _fire(self) -> Callable[[], None] | None:
+        """The alarm (lock held): add every item whose time has come, then re-arm. Returns the
+        wake-ups of the getters that were handed an item, to run once the lock is released."""
+        if self._shutting_down:
+            return None
         wake: list[Waiter] = []
-        with self._lock:
-            if gen != self._timer_gen or self._shutting_down:
-                return
-            self._timer = None
-            self._timer_at = math.inf
-            for item in self._waiting.pop_due(self._clock.now()):
-                w = self._add(item)
-                if w is not None:
-                    wake.append(w)
-            next_at = self._waiting.earliest()
-            if next_at is not None:
-                self._arm(next_at)
-        for w in wake:
-            w.wake()
+        for item in self._waiting.pop_due(self._clock.now()):
+            w = self._add(item)
+            if w is not None:
+                wake.append(w)
+        next_at = self._waiting.earliest()
+        if next_at is not None:
+            self._arm(next_at)
+        return partial(wake_all, wake) if wake else None
 
     def _on_shutdown(self) -> None:
         # Lock held. Pending delays are dropped, as client-go's waiting loop exits.
         self._waiting.clear()
-        self._timer_gen += 1
-        self._timer_at = math.inf
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.stop()

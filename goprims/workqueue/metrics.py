@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from typing import Protocol, runtime_checkable
 
-from goprims.clock import Clock, TimerHandle
+from goprims.clock import Alarm, Clock
 
 __all__ = [
     "CounterMetric",
@@ -287,46 +287,30 @@ def new_retries_metric(name: str, provider: MetricsProvider | None) -> CounterMe
 class UnfinishedWorkTicker:
     """Refreshes a queue's unfinished-work gauges every 0.5 s on its clock until stopped.
 
-    The scheduled callback holds the queue only weakly, so a queue that is dropped without being
-    shut down stops its refresh at the next tick instead of living forever. ``_handle`` is
-    guarded by ``_lock``; ``_stopped`` is only ever set to True.
+    One :class:`~goprims.clock.Alarm`, re-armed by each refresh. It holds the queue only weakly,
+    so a queue that is dropped without being shut down stops its refresh at the next tick
+    instead of living forever.
     """
 
-    __slots__ = ("__weakref__", "_clock", "_handle", "_lock", "_stopped", "_target")
+    __slots__ = ("__weakref__", "_alarm", "_lock", "_target")
 
     def __init__(self, clock: Clock, target: Callable[[], bool]) -> None:
         # target() refreshes the gauges under the queue lock and returns False once the queue
         # is shutting down (then the ticker stops re-arming).
-        self._clock = clock
         self._target = weakref.WeakMethod(target)
-        self._lock = threading.Lock()
-        self._stopped = False
-        self._handle: TimerHandle | None = None
-        self._arm()
-
-    def _arm(self) -> None:
-        ref = weakref.ref(self)
-
-        def tick() -> None:
-            me = ref()
-            if me is not None:
-                me._tick()
-
+        self._lock = threading.Lock()  # guards the alarm
+        self._alarm = Alarm(clock, self._tick, self._lock)
         with self._lock:
-            if not self._stopped:
-                self._handle = self._clock.call_later(UNFINISHED_WORK_UPDATE_PERIOD, tick)
+            self._alarm.arm_after(UNFINISHED_WORK_UPDATE_PERIOD)
 
     def _tick(self) -> None:
+        # Lock held (the alarm's contract); the queue lock is taken inside it (lock order:
+        # ticker, then queue; the queue never calls into the ticker holding its own lock).
         fn = self._target()
-        if fn is None or not fn():
-            self.stop()
-            return
-        self._arm()
+        if fn is not None and fn():
+            self._alarm.arm_after(UNFINISHED_WORK_UPDATE_PERIOD)
 
     def stop(self) -> None:
         """Cancel the pending refresh; no refresh is scheduled afterwards."""
         with self._lock:
-            self._stopped = True
-            h, self._handle = self._handle, None
-        if h is not None:
-            h.cancel()
+            self._alarm.stop()

@@ -20,7 +20,6 @@ parks on a waiter in ``_getters``; the party that makes an item available hands 
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -35,7 +34,7 @@ from goprims._waiter import (
     block,
     wake_all,
 )
-from goprims.clock import Clock, resolve
+from goprims.clock import Clock, deadline_after, resolve, time_left
 from goprims.workqueue.metrics import (
     MetricsProvider,
     QueueMetrics,
@@ -289,8 +288,7 @@ class Queue(Generic[T]):
             wake = self._begin_shutdown(drain)
         if self._ticker is not None:
             self._ticker.stop()
-        for w in wake:
-            w.wake()
+        wake_all(wake)
 
     def shut_down_with_drain(self, timeout: float | None = None) -> None:
         """Shut down like :meth:`shut_down`, then wait until no item is being processed.
@@ -314,12 +312,11 @@ class Queue(Generic[T]):
     def _draining(self, timeout: float | None, new_waiter: Callable[[], Waiter]) -> Blocking[None]:
         """Shut down with drain, then wait until nothing is processing: every world's body."""
         self._shut_down(drain=True)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = deadline_after(timeout)  # on the real clock: timeouts are wall time
         while True:
             with self._lock:
                 if not self._processing or not self._drain:
                     return
                 e = self._drainers.park(new_waiter())
-            left = None if deadline is None else deadline - time.monotonic()
-            if not (yield e.waiter, left, self._drainers.withdrawer(e)):
+            if not (yield e.waiter, time_left(deadline), self._drainers.withdrawer(e)):
                 raise TimeoutError("workqueue shut_down_with_drain: items still processing")

@@ -43,8 +43,20 @@ reopening) and ``_gateway`` (the HTTP/JSON client). The errors are defined in
 
 from __future__ import annotations
 
-from goprims.storage.errors import CorruptObject, EtcdError, StorageUnavailable
+from goprims.storage.errors import (
+    AuthenticationFailed,
+    CorruptObject,
+    EtcdError,
+    StorageUnavailable,
+)
 from goprims.storage.etcd.storage import EtcdStorage
 from goprims.storage.etcd.watch import EtcdWatch
 
-__all__ = ["CorruptObject", "EtcdError", "EtcdStorage", "EtcdWatch", "StorageUnavailable"]
+__all__ = [
+    "AuthenticationFailed",
+    "CorruptObject",
+    "EtcdError",
+    "EtcdStorage",
+    "EtcdWatch",
+    "StorageUnavailable",
+]

@@ -39,7 +39,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from goprims.storage.errors import EtcdError, StorageUnavailable
+from goprims.storage.errors import AuthenticationFailed, EtcdError, StorageUnavailable
 
 __all__ = [
     "EtcdClient",
@@ -57,10 +57,16 @@ __all__ = [
 CODE_INVALID_ARGUMENT = 3
 CODE_OUT_OF_RANGE = 11
 CODE_UNAVAILABLE = 14
+CODE_UNAUTHENTICATED = 16
+CODE_PERMISSION_DENIED = 7
 
 # etcd's error messages for reads at a revision it no longer has, or does not have yet.
 # (The "compacted" and "future revision" messages are read by EtcdError, in storage/errors.py.)
 MSG_NO_LEADER = "etcdserver: no leader"
+# A watch opened with a stale token is cancelled (not refused) with this reason.
+MSG_PERMISSION_DENIED = "permission denied"
+# What etcd answers a request without a token once auth is enabled.
+MSG_USER_EMPTY = "user name is empty"
 
 _MAX_IDLE_PER_ENDPOINT = 16
 _HEADERS = {
@@ -166,9 +172,14 @@ class WatchStream:
     """
 
     def __init__(
-        self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, endpoint: str
+        self,
+        conn: http.client.HTTPConnection,
+        resp: http.client.HTTPResponse,
+        endpoint: str,
+        token: str | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.token = token  # the auth token the watch was opened with (None without auth)
         self._conn = conn
         self._resp = resp
         self._sock = conn.sock
@@ -220,7 +231,11 @@ class EtcdClient:
         connect_timeout: float = 2.0,
         request_timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
+        if (username is None) != (password is None):
+            raise ValueError("username and password go together: give both or neither")
         urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
         if not urls:
             raise ValueError("at least one etcd endpoint is required")
@@ -231,6 +246,12 @@ class EtcdClient:
         self.request_timeout = request_timeout
         self._lock = threading.Lock()
         self._preferred = 0  # index into _endpoints of the member tried first; guarded by _lock
+        self._credentials = None if username is None else (username, password or "")
+        # The auth token sent with every request (None: not authenticated yet, or no auth).
+        # Guarded by _auth_lock, which also serialises authenticating: one caller asks etcd for
+        # a token while the others wait for it, so an expiry costs one authenticate, not N.
+        self._auth_lock = threading.Lock()
+        self._token: str | None = None
 
     @property
     def endpoints(self) -> list[str]:
@@ -283,6 +304,53 @@ class EtcdClient:
             for conn in idle:
                 conn.close()
 
+    # ------------------------------------------------------------------------------ auth tokens
+
+    @property
+    def authenticated(self) -> bool:
+        """True when the client was given a username and password (etcd's auth is in use)."""
+        return self._credentials is not None
+
+    def token(self) -> str | None:
+        """The auth token to send (authenticating first if there is none yet); None without
+        credentials. Raises :class:`AuthenticationFailed` for credentials etcd refuses."""
+        if self._credentials is None:
+            return None
+        with self._auth_lock:
+            if self._token is None:
+                self._token = self._authenticate(self._credentials)
+            return self._token
+
+    def invalidate_token(self, stale: str | None) -> None:
+        """etcd refused ``stale`` (expired, or lost with a restart): the next :meth:`token`
+        authenticates again. A no-op if another caller already replaced that token."""
+        with self._auth_lock:
+            if self._token == stale:
+                self._token = None
+
+    def _authenticate(self, credentials: tuple[str, str]) -> str:
+        name, password = credentials
+        try:
+            answer = self._call(
+                "/v3/auth/authenticate", {"name": name, "password": password}, None, True
+            )
+        except EtcdError as e:
+            if e.code == CODE_INVALID_ARGUMENT:
+                raise AuthenticationFailed(
+                    f"etcd refused the credentials of {name!r}: {e.message}"
+                ) from e
+            raise
+        token = answer.get("token")
+        if not isinstance(token, str) or not token:
+            raise EtcdError(0, f"etcd authenticate answered no token: {answer!r}")
+        return token
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        if token is None:
+            return _HEADERS
+        # The gateway forwards it as the gRPC metadata etcd reads the token from.
+        return {**_HEADERS, "Authorization": token}
+
     # -------------------------------------------------------------------------------- requests
 
     def call(self, path: str, body: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
@@ -290,8 +358,29 @@ class EtcdClient:
 
         Raises :class:`EtcdError` for an error answered by etcd and :class:`StorageUnavailable`
         when no endpoint could answer or a non-``idempotent`` request's outcome became unknown.
+        With credentials, the request carries the auth token; a token etcd no longer accepts
+        (it expired after ``--auth-token-ttl`` idle seconds, or the member restarted) is renewed
+        and the request sent once more -- also a write, which etcd refused before proposing it.
         """
+        token = self.token()
+        try:
+            return self._call(path, body, token, idempotent)
+        except EtcdError as e:
+            if token is None and MSG_USER_EMPTY in e.message:
+                raise AuthenticationFailed(
+                    "etcd requires authentication: give EtcdStorage a username and password"
+                ) from e
+            if token is None or e.code != CODE_UNAUTHENTICATED:
+                raise
+        self.invalidate_token(token)
+        return self._call(path, body, self.token(), idempotent)
+
+    def _call(
+        self, path: str, body: dict[str, Any], token: str | None, idempotent: bool
+    ) -> dict[str, Any]:
+        """One :meth:`call` with ``token`` (fail-over, no token renewal)."""
         payload = json.dumps(body, separators=(",", ":")).encode()
+        headers = self._headers(token)
         failures: list[str] = []
         for i in self._order():
             ep = self._endpoints[i]
@@ -302,7 +391,7 @@ class EtcdClient:
                 self._demote(i)
                 continue
             try:
-                conn.request("POST", path, payload, _HEADERS)
+                conn.request("POST", path, payload, headers)
                 resp = conn.getresponse()
                 data = resp.read()
             except (OSError, http.client.HTTPException) as e:
@@ -396,7 +485,9 @@ class EtcdClient:
         """Open a ``Watch`` of ``[key, range_end)`` from ``start_revision``, with previous values.
 
         Tries each endpoint once, starting at ``first`` (or the preferred one). The stream's first
-        message (the ``created`` confirmation) is left for the caller to read.
+        message (the ``created`` confirmation) is left for the caller to read; a watch opened
+        with a stale token is *cancelled* there with "permission denied", so the caller calls
+        :meth:`invalidate_token` with :attr:`WatchStream.token` and opens it again.
         """
         request = {
             "create_request": {
@@ -413,6 +504,8 @@ class EtcdClient:
             n = len(self._endpoints)
             order = [(first + k) % n for k in range(n)]
         failures: list[str] = []
+        token = self.token()
+        headers = self._headers(token)
         for i in order:
             ep = self._endpoints[i]
             conn = ep.new_connection(self.connect_timeout)
@@ -420,7 +513,7 @@ class EtcdClient:
                 conn.connect()
                 assert conn.sock is not None
                 conn.sock.settimeout(self.request_timeout)
-                conn.request("POST", "/v3/watch", payload, _HEADERS)
+                conn.request("POST", "/v3/watch", payload, headers)
                 resp = conn.getresponse()
                 if resp.status != 200:
                     err = _error_of(resp.status, resp.read())
@@ -437,7 +530,7 @@ class EtcdClient:
                 failures.append(f"{ep.url}: {e!r}")
                 self._demote(i)
                 continue
-            return WatchStream(conn, resp, ep.url)
+            return WatchStream(conn, resp, ep.url, token)
         raise StorageUnavailable("no etcd endpoint accepted the watch: " + "; ".join(failures))
 
     def endpoint_index(self, url: str) -> int:

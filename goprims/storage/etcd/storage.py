@@ -52,6 +52,12 @@ class EtcdStorage:
     system CAs, no client certificate). ``clock`` times the watches' reopen back-off (default:
     the real clock).
 
+    ``username`` and ``password`` (both or neither) authenticate to an etcd with auth enabled:
+    the storage asks etcd for a token on first use, sends it with every request and watch, and
+    renews it when etcd no longer accepts it (a simple token expires after ``--auth-token-ttl``
+    idle seconds and is lost when a member restarts), retrying the refused request once. Wrong
+    credentials, or none for an etcd that requires them, raise :class:`AuthenticationFailed`.
+
     Objects must be JSON: a ``dict`` with a ``metadata`` dict (store a kubernetes client model
     as ``model.to_dict()``); objects are returned as plain dicts.
 
@@ -69,6 +75,8 @@ class EtcdStorage:
         page_size: int = 5000,
         ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
@@ -83,6 +91,8 @@ class EtcdStorage:
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             ssl_context=ssl_context,
+            username=username,
+            password=password,
         )
         self._lock = threading.Lock()
         self._watches: weakref.WeakSet[EtcdWatch] = weakref.WeakSet()  # guarded by _lock

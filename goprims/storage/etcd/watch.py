@@ -11,8 +11,10 @@ from typing import Any
 from goprims.backoff import Backoff
 from goprims.chan import Chan
 from goprims.clock import Clock, resolve
-from goprims.storage.errors import StorageError, StorageUnavailable
+from goprims.storage.errors import EtcdError, StorageError, StorageUnavailable
 from goprims.storage.etcd._gateway import (
+    CODE_PERMISSION_DENIED,
+    MSG_PERMISSION_DENIED,
     EtcdClient,
     WatchStream,
     header_revision,
@@ -78,6 +80,7 @@ class EtcdWatch(ChanWatch):
         self._backoff = Backoff(self._clock, initial=0.05, cap=1.0, reset_after=None, jitter=0.0)
         self._retrying = False  # the immediate first reopen attempt since that stream was used
         self._opened_at = 0.0  # clock time the current stream was opened
+        self._renewed_token = False  # a stale-token cancel was answered by a renewal already
         for obj in initial:
             self.send(WatchEvent(EventType.ADDED, obj))
         self._adopt(client.watch(key, range_end, start_revision))  # errors raise from watch()
@@ -156,10 +159,21 @@ class EtcdWatch(ChanWatch):
                         str(self._next_rev - 1),
                     )
                 why = result.get("cancel_reason", "")
+                if MSG_PERMISSION_DENIED in why:
+                    if stream.token is None or self._renewed_token:
+                        raise EtcdError(CODE_PERMISSION_DENIED, f"etcd refused the watch: {why}")
+                    # Opened with a token etcd no longer accepts: renew it once, then reopen.
+                    self._renewed_token = True
+                    self._client.invalidate_token(stream.token)
+                    if not self._reopen(stream):
+                        return
+                    continue
                 log.info("etcd %s cancelled the watch (%s); reopening", stream.endpoint, why)
                 if not self._reopen(stream):
                     return
                 continue
+            if result.get("created"):
+                self._renewed_token = False  # the token was accepted
             events = result.get("events")
             if events:
                 self._stream_worked()
