@@ -111,13 +111,15 @@ class TrioThread:
                 if isinstance(exc, trio.Cancelled):
                     raise
 
-        assert self.token is not None and self._nursery is not None
+        assert self.token is not None
+        assert self._nursery is not None
         nursery = self._nursery
         self.token.run_sync_soon(lambda: nursery.start_soon(task))
         return fut
 
     def close(self) -> None:
-        assert self.token is not None and self._stop is not None
+        assert self.token is not None
+        assert self._stop is not None
         stop = self._stop
         self.token.run_sync_soon(stop.set)
         self._thread.join(10)

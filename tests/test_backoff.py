@@ -90,7 +90,7 @@ def test_backoff_without_reset_after_resets_only_when_told() -> None:
     ],
 )
 def test_backoff_rejects_bad_settings(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be >="):
         Backoff(FakeClock(), **kwargs)
 
 

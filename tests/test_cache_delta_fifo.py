@@ -63,7 +63,8 @@ def test_pop_returns_a_deltas_with_oldest_and_newest() -> None:
     assert isinstance(d, Deltas)
     assert d.oldest() == Delta(ADDED, obj("foo", 1))
     assert d.newest() == Delta(UPDATED, obj("foo", 2))
-    assert Deltas().oldest() is None and Deltas().newest() is None
+    assert Deltas().oldest() is None
+    assert Deltas().newest() is None
 
 
 def test_pop_calls_process_with_the_deltas_before_returning_them() -> None:
@@ -94,7 +95,8 @@ def test_list_get_and_get_by_key_show_queued_state_as_copies() -> None:
     assert f.list_keys() == ["foo", "bar"]
     assert f.list() == [obj("foo", 2), obj("bar", 1)]
     got, exists = f.get(obj("foo", 99))
-    assert exists and got == [Delta(ADDED, obj("foo", 1)), Delta(UPDATED, obj("foo", 2))]
+    assert exists
+    assert got == [Delta(ADDED, obj("foo", 1)), Delta(UPDATED, obj("foo", 2))]
     assert got is not None
     got.clear()  # a copy: the queue keeps its deltas
     assert f.get_by_key("foo")[0] == [Delta(ADDED, obj("foo", 1)), Delta(UPDATED, obj("foo", 2))]
@@ -112,7 +114,8 @@ def test_key_of_handles_deltas_tombstones_and_plain_objects() -> None:
 
 def test_delta_type_is_a_str_enum_with_client_go_spellings() -> None:
     assert [t.value for t in DeltaType] == ["Added", "Updated", "Deleted", "Replaced", "Sync"]
-    assert DeltaType.ADDED == "Added" and str(DeltaType.SYNC) == "Sync"
+    assert DeltaType.ADDED == "Added"
+    assert str(DeltaType.SYNC) == "Sync"
 
 
 # --------------------------------------------------------------------------------- deletes
@@ -321,7 +324,8 @@ def test_resync_does_not_resurrect_a_pending_delete() -> None:
 def test_resync_without_known_objects_does_nothing() -> None:
     f = DeltaFIFO()
     f.resync()
-    assert f.list_keys() == [] and not f.has_synced()
+    assert f.list_keys() == []
+    assert not f.has_synced()
 
 
 def test_resync_skips_a_known_key_whose_lookup_fails() -> None:
@@ -384,7 +388,8 @@ def test_a_failing_transformer_queues_nothing_and_does_not_mark_populated() -> N
         f.add(obj("a", 1))
     with pytest.raises(RuntimeError):
         f.replace([obj("a", 1)])
-    assert f.list_keys() == [] and not f.has_synced()
+    assert f.list_keys() == []
+    assert not f.has_synced()
 
 
 def test_unkeyable_objects_raise_cache_key_error_and_queue_nothing() -> None:
@@ -392,7 +397,8 @@ def test_unkeyable_objects_raise_cache_key_error_and_queue_nothing() -> None:
     for op in (f.add, f.update, f.delete, f.get):
         with pytest.raises(CacheKeyError):
             op({"kind": "NoMetadata"})
-    assert f.list_keys() == [] and not f.has_synced()
+    assert f.list_keys() == []
+    assert not f.has_synced()
 
 
 # ------------------------------------------------------------------------------ has_synced

@@ -70,12 +70,14 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ParkSpy]:
             return super().wait(timeout, withdraw)
 
     class SpyAsyncioWaiter(AsyncioWaiter):
-        async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
+        # The waiter interface takes its timeout as an argument.
+        async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:  # noqa: ASYNC109
             s.note()
             return await super().wait(timeout, withdraw)
 
     class SpyTrioWaiter(TrioWaiter):
-        async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
+        # The waiter interface takes its timeout as an argument.
+        async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:  # noqa: ASYNC109
             s.note()
             return await super().wait(timeout, withdraw)
 
@@ -84,7 +86,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ParkSpy]:
 
     monkeypatch.setattr(queue_mod, "ThreadWaiter", SpyThreadWaiter)
     monkeypatch.setattr(queue_mod, "async_waiter", spy_async_waiter)
-    yield s
+    return s
 
 
 def run_threads(*targets: Callable[[], None]) -> None:
@@ -136,7 +138,8 @@ def test_a_parked_pop_is_woken_by_add(make: Callable[[], Queue], spy: ParkSpy) -
     spy.wait_for(1)
     f.add(obj("a"))
     t.join()
-    assert res.error is None and name_of(res.value) == "a"
+    assert res.error is None
+    assert name_of(res.value) == "a"
 
 
 @pytest.mark.parametrize("make", FIFOS)
@@ -218,7 +221,8 @@ def test_racing_timeouts_never_lose_an_item(make: Callable[[], Queue]) -> None:
     run_threads(producer, *([consumer] * n_consumers))
     assert sorted(popped + f.list_keys()) == sorted(f"k{k}" for k in range(n_items))
     assert len(popped) == len(set(popped))
-    assert not f._waiters and f._reserved == 0
+    assert not f._waiters
+    assert f._reserved == 0
 
 
 @pytest.mark.parametrize("make", FIFOS)
@@ -238,7 +242,8 @@ def test_a_woken_pop_that_is_interrupted_passes_its_item_on(
     t1.join()
     t2.join()
     assert isinstance(first.error, Interrupt)
-    assert second.error is None and name_of(second.value) == "a"
+    assert second.error is None
+    assert name_of(second.value) == "a"
     assert f._reserved == 0
 
 
@@ -295,7 +300,8 @@ def test_asyncio_pop_returns_at_once_when_an_item_is_queued() -> None:
     f.add(obj("a"))
     seen: list[bool] = []
     got = asyncio.run(f.async_pop(lambda d, initial: seen.append(initial)))
-    assert name_of(got) == "a" and seen == [False]
+    assert name_of(got) == "a"
+    assert seen == [False]
 
 
 def test_asyncio_pop_times_out() -> None:
@@ -310,14 +316,16 @@ def test_asyncio_pop_cancelled_while_parked_takes_nothing(spy: ParkSpy) -> None:
 
     async def main() -> None:
         task = asyncio.create_task(f.async_pop())
-        while spy.count < 1:  # let the task run until it parks (no wall-clock wait)
+        # Yield the loop to the task under test until it has parked (no wall-clock wait).
+        while spy.count < 1:  # noqa: ASYNC110
             await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(main())
-    assert not f._waiters and f._reserved == 0
+    assert not f._waiters
+    assert f._reserved == 0
     f.add(obj("a"))
     assert name_of(f.pop(timeout=0)) == "a"
 
@@ -331,7 +339,8 @@ def test_asyncio_and_thread_pops_share_one_fifo(spy: ParkSpy) -> None:
 
     async def main() -> Deltas:
         task = asyncio.create_task(f.async_pop())
-        while spy.count < 2:  # let the task run until it parks (no wall-clock wait)
+        # Yield the loop to the task under test until it has parked (no wall-clock wait).
+        while spy.count < 2:  # noqa: ASYNC110
             await asyncio.sleep(0)
         f.add(obj("a"))
         f.add(obj("b"))
@@ -403,7 +412,8 @@ def test_trio_pop_cancelled_while_parked_takes_nothing(spy: ParkSpy) -> None:
             nursery.cancel_scope.cancel()
 
     trio.run(main)
-    assert not f._waiters and f._reserved == 0
+    assert not f._waiters
+    assert f._reserved == 0
     f.add(obj("a"))
     assert name_of(f.pop(timeout=0)) == "a"
 

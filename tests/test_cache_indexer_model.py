@@ -148,7 +148,8 @@ class IndexerMachine(RuleBasedStateMachine):
         assert sorted(map(id, self.ix.list())) == sorted(map(id, self.model.values()))
         for key, obj in self.model.items():
             got, exists = self.ix.get_by_key(key)
-            assert exists and got is obj
+            assert exists
+            assert got is obj
 
     @invariant()
     def every_index_query_equals_a_linear_scan(self) -> None:

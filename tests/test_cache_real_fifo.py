@@ -44,7 +44,8 @@ def test_pop_returns_a_one_element_deltas() -> None:
     f = RealFIFO()
     f.add(obj("foo", 1))
     d = f.pop(timeout=0)
-    assert isinstance(d, Deltas) and d == [Delta(ADDED, obj("foo", 1))]
+    assert isinstance(d, Deltas)
+    assert d == [Delta(ADDED, obj("foo", 1))]
 
 
 def test_delete_is_queued_without_an_existence_check_and_deletes_are_not_merged() -> None:
@@ -92,7 +93,8 @@ def test_replace_with_an_unkeyable_item_queues_nothing() -> None:
     f = RealFIFO(known_objects=Known(obj("a", 1)))
     with pytest.raises(CacheKeyError):
         f.replace([obj("b", 1), {"nometa": True}], "0")
-    assert len(f) == 0 and not f.has_synced()
+    assert len(f) == 0
+    assert not f.has_synced()
 
 
 def test_first_replace_counts_the_whole_queue_as_initial_population() -> None:

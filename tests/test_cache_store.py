@@ -64,7 +64,8 @@ def test_add_then_get_list_and_delete() -> None:
     assert s.get_by_key("kube-system/b") == (b, True)
     assert s.get_by_key("default/zzz") == (None, False)
     assert sorted(s.list_keys()) == ["default/a", "kube-system/b"]
-    assert len(s.list()) == 2 and len(s) == 2
+    assert len(s.list()) == 2
+    assert len(s) == 2
     s.delete(a)
     assert s.get(a) == (None, False)
     s.delete(a)  # deleting a missing key is a no-op

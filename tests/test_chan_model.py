@@ -117,7 +117,8 @@ class BufferedChanModel(RuleBasedStateMachine):
         assert len(self.ch) == len(self.model)
         assert self.ch.closed == self.closed
         assert self.ch.cap == self.cap
-        assert not self.ch._recvq and not self.ch._sendq
+        assert not self.ch._recvq
+        assert not self.ch._sendq
 
 
 BufferedChanModel.TestCase.settings = settings(

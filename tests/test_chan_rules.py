@@ -24,7 +24,7 @@ pytest_plugins = ["chan_support"]
 
 @pytest.mark.parametrize("cap", [-1, -100])
 def test_negative_capacity_raises_value_error(cap: int) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Chan capacity must be >= 0 or None, got -1"):
         Chan(cap)
 
 
@@ -82,7 +82,8 @@ def test_unbuffered_channel_has_no_room_without_a_receiver() -> None:
         ch.send(1, timeout=0.01)
     with pytest.raises(TimeoutError):
         ch.recv(timeout=0)
-    assert not ch._sendq and not ch._recvq  # timed-out parties left nothing behind
+    assert not ch._sendq
+    assert not ch._recvq
 
 
 def test_buffered_send_blocks_only_when_full_and_unbounded_never_blocks() -> None:
@@ -313,7 +314,8 @@ def test_closed_send_case_competes_at_random_with_other_ready_cases() -> None:
         except ChanClosed:
             outcomes["raised"] += 1
             ready.recv()
-    assert outcomes["raised"] > 0 and outcomes["received"] > 0
+    assert outcomes["raised"] > 0
+    assert outcomes["received"] > 0
 
 
 def test_a_select_parked_on_a_send_case_raises_when_that_channel_is_closed(

@@ -39,9 +39,11 @@ def test_a_parked_select_fires_exactly_one_case_when_two_channels_become_ready(
         fb.join()
         outcomes[res.index] += 1
         if res.index == 0:  # took a's value; b's close found the select already claimed
-            assert res == Selected(0, "a", True) and len(a) == 0
+            assert res == Selected(0, "a", True)
+            assert len(a) == 0
         else:  # saw b closed; a's value went to the buffer, not to the select
-            assert res == Selected(1, None, False) and len(a) == 1
+            assert res == Selected(1, None, False)
+            assert len(a) == 1
         assert no_entries(a, b)
     assert outcomes[0] + outcomes[1] == 300
 
@@ -271,7 +273,8 @@ def test_pseudo_random_send_both_cases_on_one_channel_win(cap: int, parked: Park
     ones = sum(got)
     zeros = n - ones
     assert len(got) == n
-    assert zeros > n // 10 and ones > n // 10, f"{zeros} zeros and {ones} ones (cap {cap})"
+    assert zeros > n // 10, f"{zeros} zeros and {ones} ones (cap {cap})"
+    assert ones > n // 10, f"{zeros} zeros and {ones} ones (cap {cap})"
 
 
 def test_a_parked_select_with_two_receive_cases_on_one_channel_completes_either(
@@ -286,6 +289,7 @@ def test_a_parked_select_with_two_receive_cases_on_one_channel_completes_either(
         parked.wait()  # registered on both cases, then parked
         c.send(7)
         res = sel.join()
-        assert res.value == 7 and res.ok
+        assert res.value == 7
+        assert res.ok
         wins[res.index] += 1
     assert min(wins) > 6, wins

@@ -64,7 +64,8 @@ def test_receivers_with_tiny_timeouts_racing_a_sender_lose_and_duplicate_nothing
     join_all(consumers)
     assert_same_multiset(got, list(range(N)))
     assert sum(timeouts.values()) > 0
-    assert not ch._recvq and not ch._sendq
+    assert not ch._recvq
+    assert not ch._sendq
 
 
 @pytest.mark.parametrize("cap", [0, 2])

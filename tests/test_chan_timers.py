@@ -205,10 +205,10 @@ def test_ticker_reset_changes_the_period_from_now() -> None:
 
 @pytest.mark.parametrize("period", [0, -1])
 def test_ticker_rejects_a_non_positive_period(period: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Ticker period must be > 0, got"):
         Ticker(period, clock=FakeClock())
     tk = Ticker(1, clock=FakeClock())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Ticker period must be > 0, got"):
         tk.reset(period)
     tk.stop()
 
@@ -267,4 +267,5 @@ def test_go_reports_an_escaping_exception_through_excepthook(
 
     go(boom)
     exc = reported.recv(timeout=5)
-    assert isinstance(exc, LookupError) and str(exc) == "from go"
+    assert isinstance(exc, LookupError)
+    assert str(exc) == "from go"

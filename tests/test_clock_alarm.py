@@ -32,12 +32,14 @@ def test_an_alarm_fires_once_at_its_due_time() -> None:
     alarm, fired, lock = make(clock)
     with lock:
         assert alarm.arm_after(2.0) is False
-        assert alarm.pending and alarm.when == 2.0
+        assert alarm.pending
+        assert alarm.when == 2.0
     clock.step(1.9)
     assert fired == []
     clock.step(0.1)
     assert fired == [2.0]
-    assert not alarm.pending and alarm.when == 2.0
+    assert not alarm.pending
+    assert alarm.when == 2.0
     clock.step(10)
     assert fired == [2.0]
 
@@ -63,7 +65,8 @@ def test_stop_reports_whether_it_prevented_a_fire() -> None:
         assert alarm.stop() is True
         assert alarm.stop() is False
     clock.step(2)
-    assert fired == [] and not clock.has_waiters()
+    assert fired == []
+    assert not clock.has_waiters()
 
 
 def test_a_fire_already_taken_by_the_clock_is_suppressed_by_stop() -> None:
@@ -98,19 +101,22 @@ def test_fn_may_re_arm_and_its_returned_callable_runs_after_the_lock_is_released
     clock.step(1.0)
     clock.step(1.0)
     assert after_calls == [False, False]
-    assert alarm.pending and alarm.when == 3.0
+    assert alarm.pending
+    assert alarm.when == 3.0
 
 
 def test_deadline_helpers_measure_on_the_given_clock() -> None:
     clock = FakeClock(10.0)
-    assert deadline_after(None, clock) is None and time_left(None, clock) is None
+    assert deadline_after(None, clock) is None
+    assert time_left(None, clock) is None
     d = deadline_after(2.5, clock)
     assert d == 12.5
     clock.step(1.0)
     assert time_left(d, clock) == 1.5
     clock.step(2.0)
     left = time_left(d, clock)
-    assert left is not None and left <= 0
+    assert left is not None
+    assert left <= 0
 
 
 def test_report_exception_goes_to_threading_excepthook(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,16 +136,19 @@ def test_report_exception_never_raises_even_if_the_hook_does(
     monkeypatch.setattr(threading, "excepthook", broken_hook)
     report_exception(ValueError("lost?"))
     err = capsys.readouterr().err
-    assert "hook is broken" in err and "lost?" in err
+    assert "hook is broken" in err
+    assert "lost?" in err
 
 
 def test_timers_tickers_and_go_live_in_their_modules_and_are_importable_as_before() -> None:
     for name in ("Timer", "Ticker", "after"):
         obj = getattr(goprims.timers, name)
-        assert getattr(goprims.chan, name) is obj and getattr(goprims, name) is obj
+        assert getattr(goprims.chan, name) is obj
+        assert getattr(goprims, name) is obj
     assert goprims.chan.go is goprims.pool.go is goprims.go
     from goprims.chan import Timer, go  # the from-import form works too
 
-    assert Timer is goprims.timers.Timer and go is goprims.pool.go
+    assert Timer is goprims.timers.Timer
+    assert go is goprims.pool.go
     with pytest.raises(AttributeError):
         goprims.chan.no_such_thing  # noqa: B018

@@ -48,18 +48,23 @@ def is_done(ctx: Context) -> bool:
 def test_background_is_never_done_and_has_nothing() -> None:
     bg = background()
     assert bg is background()
-    assert bg.err() is None and bg.deadline() is None and bg.value("k") is None
+    assert bg.err() is None
+    assert bg.deadline() is None
+    assert bg.value("k") is None
     assert not is_done(bg)
     assert bg.done() is bg.done()
-    assert not is_done(todo()) and todo().err() is None
+    assert not is_done(todo())
+    assert todo().err() is None
 
 
 def test_with_cancel_cancels_child_with_canceled_and_is_idempotent() -> None:
     ctx, cancel = with_cancel(background())
-    assert ctx.err() is None and not is_done(ctx)
+    assert ctx.err() is None
+    assert not is_done(ctx)
     cancel()
     err = ctx.err()
-    assert isinstance(err, Canceled) and not isinstance(err, TimeoutError)
+    assert isinstance(err, Canceled)
+    assert not isinstance(err, TimeoutError)
     assert is_done(ctx)
     cancel()
     cancel()
@@ -93,8 +98,10 @@ def test_cancel_propagates_to_all_descendants_never_to_parent_or_siblings() -> N
     for d in (parent, a, b, b1, b11, c):
         assert isinstance(d.err(), Canceled), d
         assert is_done(d)
-    assert root.err() is None and not is_done(root)
-    assert sibling.err() is None and not is_done(sibling)
+    assert root.err() is None
+    assert not is_done(root)
+    assert sibling.err() is None
+    assert not is_done(sibling)
     cancel_root()
     assert isinstance(sibling.err(), Canceled)
 
@@ -104,7 +111,8 @@ def test_cancelling_a_child_does_not_cancel_parent_or_siblings() -> None:
     _child, cancel_child = with_cancel(parent)
     other, _ = with_cancel(parent)
     cancel_child()
-    assert parent.err() is None and other.err() is None
+    assert parent.err() is None
+    assert other.err() is None
     cancel()
 
 
@@ -131,7 +139,8 @@ def test_done_channel_observed_before_cancel_is_closed_by_cancel() -> None:
     done = ctx.done()
     assert ctx.done() is done
     cancel()
-    assert done.closed and is_done(ctx)
+    assert done.closed
+    assert is_done(ctx)
 
 
 def test_cancelled_children_detach_so_trees_do_not_leak() -> None:
@@ -201,9 +210,11 @@ def test_deadline_with_fake_clock_fires_exactly_at_the_deadline() -> None:
     clock = FakeClock(100.0)
     ctx, cancel = with_deadline(background(), 105.0, clock=clock)
     child, _ = with_cancel(ctx)
-    assert ctx.deadline() == 105.0 and child.deadline() == 105.0
+    assert ctx.deadline() == 105.0
+    assert child.deadline() == 105.0
     clock.step(4.999)
-    assert ctx.err() is None and not is_done(child)
+    assert ctx.err() is None
+    assert not is_done(child)
     clock.step(0.001)
     assert isinstance(ctx.err(), DeadlineExceeded)
     assert isinstance(child.err(), DeadlineExceeded)  # descendants get the parent's kind
@@ -248,9 +259,11 @@ def test_child_deadline_earlier_than_parent_gets_its_own_timer() -> None:
     clock = FakeClock()
     parent, cancel = with_timeout(background(), 10, clock=clock)
     child, _ = with_timeout(parent, 3, clock=clock)
-    assert child.deadline() == 3 and parent.deadline() == 10
+    assert child.deadline() == 3
+    assert parent.deadline() == 10
     clock.step(3)
-    assert isinstance(child.err(), DeadlineExceeded) and parent.err() is None
+    assert isinstance(child.err(), DeadlineExceeded)
+    assert parent.err() is None
     cancel()
 
 
@@ -258,13 +271,15 @@ def test_deadline_already_past_is_born_done() -> None:
     clock = FakeClock(10)
     ctx, _ = with_deadline(background(), 9, clock=clock)
     assert isinstance(ctx.err(), DeadlineExceeded)
-    assert is_done(ctx) and not clock.has_waiters()
+    assert is_done(ctx)
+    assert not clock.has_waiters()
 
 
 def test_deadline_on_the_real_clock_wakes_a_blocked_receiver() -> None:
     ctx, cancel = with_timeout(background(), 0.02)
     _, ok = ctx.done().recv_ok(timeout=10)
-    assert not ok and isinstance(ctx.err(), DeadlineExceeded)
+    assert not ok
+    assert isinstance(ctx.err(), DeadlineExceeded)
     cancel()
 
 
@@ -282,8 +297,10 @@ def test_values_nearest_ancestor_wins_and_absent_is_none() -> None:
     c3 = with_value(c2, k, 42)
     assert root.value("user") == "alice"
     assert c1.value("user") == "alice"  # seen through a cancel node
-    assert c2.value("user") == "bob" and c3.value("user") == "bob"
-    assert c3.value(k) == 42 and c2.value(k) is None
+    assert c2.value("user") == "bob"
+    assert c3.value("user") == "bob"
+    assert c3.value(k) == 42
+    assert c2.value(k) is None
     assert c3.value("missing") is None
     cancel()
     assert c3.value("user") == "bob"  # values survive cancellation
@@ -293,7 +310,8 @@ def test_value_context_shares_done_err_and_deadline_with_its_parent() -> None:
     clock = FakeClock()
     parent, cancel = with_timeout(background(), 4, clock=clock)
     v = with_value(parent, "k", "v")
-    assert v.deadline() == 4 and v.done() is parent.done()
+    assert v.deadline() == 4
+    assert v.done() is parent.done()
     cancel()
     assert v.err() is parent.err()
 
@@ -326,7 +344,8 @@ def test_done_in_async_select_under_asyncio_and_trio_cancelled_from_a_thread() -
         t = tr.submit(watch)
         wait_until(lambda: len(idle._recvq) == 2)
         cancel()
-        assert a.result(10) == 1 and t.result(10) == 1
+        assert a.result(10) == 1
+        assert t.result(10) == 1
 
 
 def test_done_recv_ok_from_asyncio_and_trio_directly() -> None:
@@ -356,7 +375,8 @@ def test_done_channel_is_receive_only_for_users() -> None:
             c.done().send(None, timeout=0)
         with pytest.raises(TypeError):
             asyncio.run(c.done().async_send(None))
-        assert not is_done(c) and c.err() is None
+        assert not is_done(c)
+        assert c.err() is None
     cancel()
     assert is_done(ctx)
 
@@ -368,7 +388,8 @@ def test_cancel_cause_reaches_descendants_and_err_stays_canceled() -> None:
     parent, cancel = with_cancel_cause(background())
     child, _ = with_cancel(parent)
     grandchild = with_value(child, "k", 1)
-    assert cause(parent) is None and cause(background()) is None
+    assert cause(parent) is None
+    assert cause(background()) is None
     why = ConnectionResetError("peer went away")
     cancel(why)
     cancel(ValueError("later"))  # only the first cancellation counts
@@ -433,8 +454,11 @@ def test_without_cancel_keeps_values_but_not_cancellation_or_deadline() -> None:
     child, cancel_child = with_cancel(detached)
     cancel()
     assert isinstance(parent.err(), Canceled)
-    assert detached.err() is None and detached.deadline() is None and not is_done(detached)
-    assert child.err() is None and child.value("user") == "ann"
+    assert detached.err() is None
+    assert detached.deadline() is None
+    assert not is_done(detached)
+    assert child.err() is None
+    assert child.value("user") == "ann"
     cancel_child()
     assert isinstance(child.err(), Canceled)
 
@@ -452,10 +476,13 @@ def test_with_deadline_cause_reports_the_cause_when_the_deadline_expires() -> No
     ctx, _ = with_deadline_cause(background(), 5.0, why, clock=clock)
     child, _ = with_cancel(ctx)
     clock.step(4.9)
-    assert ctx.err() is None and cause(ctx) is None
+    assert ctx.err() is None
+    assert cause(ctx) is None
     clock.step(0.1)
-    assert isinstance(ctx.err(), DeadlineExceeded) and cause(ctx) is why
-    assert isinstance(child.err(), DeadlineExceeded) and cause(child) is why
+    assert isinstance(ctx.err(), DeadlineExceeded)
+    assert cause(ctx) is why
+    assert isinstance(child.err(), DeadlineExceeded)
+    assert cause(child) is why
     assert ctx.deadline() == 5.0
 
 
@@ -472,7 +499,8 @@ def test_cancel_of_a_deadline_cause_context_records_no_cause() -> None:
     clock = FakeClock()
     ctx, cancel = with_timeout_cause(background(), 2.0, BackendSlow(), clock=clock)
     cancel()
-    assert isinstance(ctx.err(), Canceled) and cause(ctx) is ctx.err()
+    assert isinstance(ctx.err(), Canceled)
+    assert cause(ctx) is ctx.err()
     assert not clock.has_waiters()  # the timer is stopped
     clock.step(5)
     assert isinstance(ctx.err(), Canceled)
@@ -482,7 +510,8 @@ def test_a_deadline_cause_already_past_gives_a_context_born_done_with_the_cause(
     clock = FakeClock(10.0)
     why = BackendSlow()
     ctx, _ = with_deadline_cause(background(), 5.0, why, clock=clock)
-    assert isinstance(ctx.err(), DeadlineExceeded) and cause(ctx) is why
+    assert isinstance(ctx.err(), DeadlineExceeded)
+    assert cause(ctx) is why
     assert not clock.has_waiters()
 
 

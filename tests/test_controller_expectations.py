@@ -22,7 +22,8 @@ def test_unknown_key_is_satisfied_and_observing_it_is_a_no_op() -> None:
     e.lower_expectations(KEY, 3, 3)
     e.raise_expectations(KEY, 3, 3)
     assert e.get(KEY) == (0, 0, False)
-    assert e.satisfied(KEY) and len(e) == 0
+    assert e.satisfied(KEY)
+    assert len(e) == 0
 
 
 def test_counts_reaching_zero_satisfy_and_may_go_negative() -> None:
@@ -30,11 +31,13 @@ def test_counts_reaching_zero_satisfy_and_may_go_negative() -> None:
     e.expect(KEY, adds=2)
     assert not e.satisfied(KEY)
     e.creation_observed(KEY)
-    assert not e.satisfied(KEY) and e.get(KEY) == (1, 0, True)
+    assert not e.satisfied(KEY)
+    assert e.get(KEY) == (1, 0, True)
     e.creation_observed(KEY)
     assert e.satisfied(KEY)
     e.creation_observed(KEY)  # more observed than expected
-    assert e.get(KEY) == (-1, 0, True) and e.satisfied(KEY)
+    assert e.get(KEY) == (-1, 0, True)
+    assert e.satisfied(KEY)
 
 
 def test_deletions_must_reach_zero_too() -> None:
@@ -68,7 +71,8 @@ def test_raise_and_lower_change_an_existing_record() -> None:
     e.raise_expectations(KEY, 2, 3)
     assert e.get(KEY) == (3, 4, True)
     e.lower_expectations(KEY, 3, 4)
-    assert e.get(KEY) == (0, 0, True) and e.satisfied(KEY)
+    assert e.get(KEY) == (0, 0, True)
+    assert e.satisfied(KEY)
 
 
 def test_a_record_is_satisfied_only_strictly_past_its_ttl() -> None:
@@ -99,7 +103,8 @@ def test_delete_forgets_the_key() -> None:
     e.expect(KEY, adds=1)
     e.delete(KEY)
     e.delete(KEY)  # harmless twice
-    assert e.get(KEY) == (0, 0, False) and e.satisfied(KEY)
+    assert e.get(KEY) == (0, 0, False)
+    assert e.satisfied(KEY)
 
 
 def test_negative_or_nan_ttl_is_refused() -> None:
@@ -164,10 +169,12 @@ def test_uid_tracking_counts_each_expected_uid_once() -> None:
     e.deletion_observed(KEY, "default/p1")
     e.deletion_observed(KEY, "default/p1")  # graceful delete, then the delete: counted once
     e.deletion_observed(KEY, "default/unknown")  # not expected: no change
-    assert e.get(KEY) == (0, 1, True) and not e.satisfied(KEY)
+    assert e.get(KEY) == (0, 1, True)
+    assert not e.satisfied(KEY)
     assert e.get_uids(KEY) == frozenset({"default/p2"})
     e.deletion_observed(KEY, "default/p2")
-    assert e.satisfied(KEY) and e.get_uids(KEY) == frozenset()
+    assert e.satisfied(KEY)
+    assert e.get_uids(KEY) == frozenset()
 
 
 def test_uid_tracking_per_controller_as_upstream() -> None:
@@ -184,7 +191,8 @@ def test_uid_tracking_per_controller_as_upstream() -> None:
             e.deletion_observed(rc, p)
         assert e.satisfied(rc)
         e.delete(rc)
-        assert e.get_uids(rc) is None and e.get(rc) == (0, 0, False)
+        assert e.get_uids(rc) is None
+        assert e.get(rc) == (0, 0, False)
 
 
 def test_uid_tracking_observation_for_another_key_does_not_count() -> None:
@@ -192,7 +200,8 @@ def test_uid_tracking_observation_for_another_key_does_not_count() -> None:
     e.expect_deletions("a", ["x"])
     e.expect_deletions("b", ["y"])
     e.deletion_observed("a", "y")
-    assert e.get("a") == (0, 1, True) and e.get("b") == (0, 1, True)
+    assert e.get("a") == (0, 1, True)
+    assert e.get("b") == (0, 1, True)
 
 
 def test_uid_tracking_expect_deletions_replaces_the_set() -> None:
@@ -209,7 +218,8 @@ def test_uid_tracking_keeps_creations_and_ttl_of_plain_expectations() -> None:
     e = UIDTrackingExpectations(ttl=5.0, clock=clock)
     e.expect_creations(KEY, 2)
     e.creation_observed(KEY)
-    assert e.get(KEY) == (1, 0, True) and not e.satisfied(KEY)
+    assert e.get(KEY) == (1, 0, True)
+    assert not e.satisfied(KEY)
     assert e.get_uids(KEY) is None
     clock.step(5.5)
     assert e.satisfied(KEY)

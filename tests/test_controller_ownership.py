@@ -130,7 +130,8 @@ def test_claim_branches(
 def test_not_found_from_adopt_or_release_is_not_claimed_nor_an_error(obj: dict, which: str) -> None:
     rec = Recorder(adopt_error=NotFound("gone"), release_error=NotFound("gone"))
     got, errors = RefManager(OURS, selects(PROD), rec.adopt, rec.release).claim([obj])
-    assert got == [] and errors == []
+    assert got == []
+    assert errors == []
     assert (rec.adopted if which == "adopt" else rec.released) == ["p"]
 
 
@@ -159,7 +160,8 @@ def test_claim_pods_table_as_upstream() -> None:
     ]
     rec = Recorder()
     got, errors = RefManager(OURS, selects(PROD), rec.adopt, rec.release).claim(objs)
-    assert names(got) == ["pod1", "pod3"] and errors == []
+    assert names(got) == ["pod1", "pod3"]
+    assert errors == []
     assert (rec.adopted, rec.released) == (["pod3"], ["pod2"])  # 2 patches
 
 
@@ -175,7 +177,8 @@ def test_can_adopt_runs_at_most_once_across_many_orphans() -> None:
     m = RefManager(OURS, selects(PROD), rec.adopt, rec.release, can_adopt=can_adopt)
     orphans = [pod(f"p{i}", PROD) for i in range(50)]
     got, errors = m.claim(orphans)
-    assert len(got) == 50 and errors == []
+    assert len(got) == 50
+    assert errors == []
     m.claim([pod("later", PROD)])
     assert calls == 1
 
@@ -206,7 +209,8 @@ def test_a_raising_can_adopt_fails_every_adoption_with_its_error_once_called() -
     m = RefManager(OURS, selects(PROD), rec.adopt, rec.release, can_adopt=can_adopt)
     got, errors = m.claim([pod("a", PROD), pod("ours", PROD, OURS), pod("b", PROD)])
     assert names(got) == ["ours"]  # keeping what we own needs no adoption
-    assert errors == [deleted, deleted] and calls == 1
+    assert errors == [deleted, deleted]
+    assert calls == 1
     assert rec.adopted == []
 
 
@@ -214,7 +218,9 @@ def test_can_adopt_returning_false_refuses_adoption() -> None:
     rec = Recorder()
     m = RefManager(OURS, selects(PROD), rec.adopt, rec.release, can_adopt=lambda: False)
     got, errors = m.claim([pod("a", PROD)])
-    assert got == [] and len(errors) == 1 and isinstance(errors[0], AdoptionRefused)
+    assert got == []
+    assert len(errors) == 1
+    assert isinstance(errors[0], AdoptionRefused)
     assert goprims.AdoptionRefused is AdoptionRefused
 
 
@@ -241,7 +247,8 @@ def test_can_adopt_runs_once_under_concurrent_claims() -> None:
     gate.set()
     for t in threads:
         t.join()
-    assert calls == 1 and sorted(adopted) == sorted(f"p{i}" for i in range(8))
+    assert calls == 1
+    assert sorted(adopted) == sorted(f"p{i}" for i in range(8))
 
 
 def test_owner_reference_and_controller_of() -> None:

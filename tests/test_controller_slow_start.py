@@ -75,7 +75,8 @@ def test_a_failure_in_the_third_batch_stops_before_the_fourth() -> None:
     rec = Recorder(fail={4})
     successes, err = slow_start_batch(10, 1, rec)
     assert successes == 6
-    assert isinstance(err, RuntimeError) and str(err) == "call 4 failed"
+    assert isinstance(err, RuntimeError)
+    assert str(err) == "call 4 failed"
     assert sorted(rec.calls) == list(range(1, 8))
 
 
@@ -98,7 +99,8 @@ def test_several_failures_in_a_batch_count_and_return_the_first_by_call_order() 
 
     successes, err = slow_start_batch(20, 1, fn)
     assert successes == 1 + 2 + 1
-    assert isinstance(err, ValueError) and err.args == (3,)
+    assert isinstance(err, ValueError)
+    assert err.args == (3,)
 
 
 def test_a_batch_runs_its_calls_concurrently() -> None:
@@ -148,13 +150,15 @@ def test_runs_on_the_given_pool() -> None:
 
     with Pool(2, name="slowstart") as pool:
         assert slow_start_batch(9, 1, fn, pool=pool) == (9, None)
-    assert names and all(n.startswith("slowstart") for n in names)
+    assert names
+    assert all(n.startswith("slowstart") for n in names)
 
 
 def test_async_slow_start_under_asyncio() -> None:
     rec = Recorder(fail={4})
     successes, err = asyncio.run(async_slow_start_batch(10, 1, rec))
-    assert successes == 6 and isinstance(err, RuntimeError)
+    assert successes == 6
+    assert isinstance(err, RuntimeError)
     assert sorted(rec.calls) == list(range(1, 8))
 
 

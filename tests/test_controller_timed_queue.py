@@ -44,7 +44,8 @@ def test_add_queues_in_order_and_refuses_a_duplicate() -> None:
     assert [tv.value for tv in q.values()] == ["first", "second", "third"]
     assert [tv.uid for tv in q.values()] == ["11111", "22222", "33333"]
     assert not q.add("second", "other-uid")
-    assert len(q) == 3 and "second" in q
+    assert len(q) == 3
+    assert "second" in q
 
 
 @pytest.mark.parametrize("removed", ["first", "second", "third"])
@@ -64,7 +65,8 @@ def test_try_processes_every_due_value() -> None:
     fill(q)
     q.remove("second")
     assert sorted(drain_all(q)) == ["first", "third"]
-    assert len(q) == 0 and q.processed() == {"first", "third"}
+    assert len(q) == 0
+    assert q.processed() == {"first", "third"}
 
 
 def test_values_are_processed_in_process_at_order() -> None:
@@ -106,7 +108,8 @@ def test_a_failed_value_is_retried_after_its_wait_and_not_before() -> None:
     assert q.try_process(fn) == 3
     assert order == ["first", "third"]
     (tv,) = q.values()
-    assert tv.value == "second" and tv.added_at == pytest.approx(0.001)
+    assert tv.value == "second"
+    assert tv.added_at == pytest.approx(0.001)
     assert tv.process_at > clock.now() + 2.0 - 1e-9
     clock.step(1.9)
     assert q.try_process(fn) == 0  # not due yet
@@ -127,7 +130,8 @@ def test_a_failed_value_with_no_wait_is_not_retried_in_the_same_pass() -> None:
         return False, 0.0
 
     assert q.try_process(fn) == 1
-    assert calls == 1 and q.values()[0].process_at > clock.now()
+    assert calls == 1
+    assert q.values()[0].process_at > clock.now()
     clock.step(1.0)
     assert q.try_process(fn) == 1
 
@@ -162,7 +166,8 @@ def test_a_value_removed_while_fn_runs_is_not_rescheduled() -> None:
     assert q.try_process(fn) == 3
     t.join()
     assert order == ["first", "third"]
-    assert "second" not in q and q.values() == []
+    assert "second" not in q
+    assert q.values() == []
 
 
 def test_processed_value_is_refused_until_removed() -> None:
@@ -184,7 +189,9 @@ def test_clear_forgets_queued_and_processed_values() -> None:
     drain_all(q)
     q.add("fourth")
     q.clear()
-    assert len(q) == 0 and q.values() == [] and q.processed() == set()
+    assert len(q) == 0
+    assert q.values() == []
+    assert q.processed() == set()
     assert q.add("first")
 
 
@@ -192,7 +199,8 @@ def test_a_never_accepting_queue_processes_nothing() -> None:
     for qps in (0.0, -1.0):
         q = queue(qps)
         fill(q)
-        assert drain_all(q) == [] and len(q) == 3
+        assert drain_all(q) == []
+        assert len(q) == 3
 
 
 def test_the_bucket_limits_how_many_values_each_pass_processes() -> None:
@@ -363,5 +371,6 @@ def test_fn_may_change_the_queue_but_not_process_it_again() -> None:
         return True, 0.0
 
     assert q.try_process(fn) == 3  # first, second, fourth
-    assert len(errors) == 1 and "its own fn" in str(errors[0])
+    assert len(errors) == 1
+    assert "its own fn" in str(errors[0])
     assert q.processed() == {"first", "second", "fourth"}

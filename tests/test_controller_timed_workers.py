@@ -165,7 +165,8 @@ def test_cancel_between_the_timer_and_the_worker_stops_the_work(
     q = TimedWorkerQueue(fired, clock)
     q.add_work("k", 1.0)
     clock.step(1.0)
-    assert len(handed) == 1 and "k" in q
+    assert len(handed) == 1
+    assert "k" in q
     assert q.cancel_work("k")
     fn, args = handed.pop()
     fn(*args)  # the worker finally gets to it
@@ -205,10 +206,12 @@ def test_cancel_and_wait_withdraws_pending_work_and_waits_for_running_work() -> 
     waiter = threading.Thread(target=q.cancel_and_wait, args=(10,))
     waiter.start()
     waiter.join(0.05)
-    assert waiter.is_alive() and not finished.is_set()  # still waiting for "running"
+    assert waiter.is_alive()
+    assert not finished.is_set()
     release.set()
     waiter.join()
-    assert finished.is_set() and "pending" not in q
+    assert finished.is_set()
+    assert "pending" not in q
     clock.step(10.0)
     assert len(q) == 0
 
@@ -222,7 +225,8 @@ def test_cancel_all_withdraws_pending_work() -> None:
     assert q.cancel_all() == 10
     clock.step(100.0)
     q.join(10)
-    assert sum(fired.calls.values()) == 0 and len(q) == 0
+    assert sum(fired.calls.values()) == 0
+    assert len(q) == 0
 
 
 def test_nan_fire_at_is_refused() -> None:
@@ -253,13 +257,15 @@ def test_update_work_replaces_a_pending_work() -> None:
     assert q.update_work("k", 10.0, "old")  # not present: added
     assert not q.update_work("k", 10.0, "same-time")  # same time: kept, args unchanged
     assert q.update_work("k", 5.0, "new")
-    assert q.fire_at("k") == 5.0 and clock.waiters() == 1  # the old timer was withdrawn
+    assert q.fire_at("k") == 5.0
+    assert clock.waiters() == 1
     clock.step(5.0)
     fired.expect(1)
     q.join(10)
     clock.step(10.0)
     q.join(10)
-    assert fired.calls == Counter({"k": 1}) and fired.args["k"] == ("new",)
+    assert fired.calls == Counter({"k": 1})
+    assert fired.args["k"] == ("new",)
 
 
 def test_update_work_leaves_a_started_work_alone() -> None:
@@ -287,7 +293,8 @@ def test_update_work_to_a_past_time_runs_at_once() -> None:
     assert q.update_work("k", 50.0, 2)
     fired.expect(1)
     q.join(10)
-    assert fired.args["k"] == (2,) and not clock.has_waiters()
+    assert fired.args["k"] == (2,)
+    assert not clock.has_waiters()
 
 
 def test_concurrent_adds_cancels_and_steps_conserve_every_work() -> None:
@@ -343,4 +350,5 @@ def test_concurrent_adds_cancels_and_steps_conserve_every_work() -> None:
     assert all(n == 1 for n in ran.values())  # nothing ran twice
     assert len(q) == 0
     assert sum(ran.values()) + withdrawn + left == accepted
-    assert sum(ran.values()) > 0 and withdrawn > 0  # both outcomes were exercised
+    assert sum(ran.values()) > 0
+    assert withdrawn > 0

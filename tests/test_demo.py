@@ -17,7 +17,8 @@ DEMO = ROOT / "examples" / "demo.py"
 
 def _load_demo() -> Any:
     spec = importlib.util.spec_from_file_location("goprims_examples_demo", DEMO)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
@@ -30,7 +31,8 @@ main, pipeline, run_controller = demo.main, demo.pipeline, demo.run_controller
 
 def test_controller_demo_converges_with_cache_and_world_equal_to_storage() -> None:
     summary = run_controller(changes=2000, workers=3, quiet=True)
-    assert summary["cache_equals_storage"] and summary["reconciled_equals_storage"]
+    assert summary["cache_equals_storage"]
+    assert summary["reconciled_equals_storage"]
     assert summary["changes"] == 2000
     assert summary["retries"] > 0  # flaky widgets really failed and were retried
     assert sum(summary["events"].values()) > 0

@@ -161,7 +161,8 @@ def test_a_watch_opened_with_a_refused_token_renews_it_and_delivers(storage: Etc
     with storage.watch("", rv) as w:
         storage.create("a", pod("a"))
         ev = w.next_event(timeout=10)
-    assert ev is not None and ev.type == EventType.ADDED
+    assert ev is not None
+    assert ev.type == EventType.ADDED
     assert ev.object["metadata"]["name"] == "a"
 
 

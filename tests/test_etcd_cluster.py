@@ -80,7 +80,7 @@ class Churn:
 
 @pytest.fixture
 def cluster(etcd_cluster3: EtcdCluster) -> Iterator[EtcdCluster]:
-    yield etcd_cluster3
+    return etcd_cluster3
 
 
 def test_an_informer_on_every_endpoint_rides_out_a_member_kill_and_restart_under_churn(

@@ -141,7 +141,8 @@ def test_a_stream_that_delivered_events_makes_the_next_reopen_immediate() -> Non
     clock.block_until_waiters(timeout=10)
     clock.step(0.05)  # the one back-off before the stream that works
     ev = w.next_event(timeout=10)
-    assert ev is not None and ev.type == EventType.ADDED
+    assert ev is not None
+    assert ev.type == EventType.ADDED
     client.wait_calls(4)  # reopened without the clock moving: the backoff was reset
     assert client.calls == [1, 1, 1, 6]  # resumes after the last revision received
     assert not clock.has_waiters()

@@ -22,7 +22,8 @@ def load_example() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "replicaset_example", ROOT / "examples/replicaset.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
@@ -96,11 +97,13 @@ def test_converges_under_create_failures_with_no_duplicate_children(seed: int) -
         rsx.scale(storage, "default/web-1", 12)
         assert ctl.wait_converged(60)
         assert rsx.pods_per_owner(storage, sets) == {"web-0": 3, "web-1": 12, "web-2": 5}
-        assert ctl.deletes == 20 and ctl.creates == 1 + 12 + 25
+        assert ctl.deletes == 20
+        assert ctl.creates == 1 + 12 + 25
         total_syncs = ctl.syncs
 
     owners = {p["metadata"]["name"]: controller_of(p) for p in storage.list(rsx.POD_PREFIX).items}
-    assert owners["relabelled"] is None and owners["bystander"] is None
+    assert owners["relabelled"] is None
+    assert owners["bystander"] is None
     assert owners["stray-a"]["uid"] == owners["stray-b"]["uid"] == web0["metadata"]["uid"]
     # No duplicate child at any moment: no owner ever controlled more pods than it wanted.
     peak = max_owned_during(storage, start)
@@ -124,5 +127,6 @@ def test_pods_deleted_behind_its_back_are_replaced() -> None:
             storage.delete(f"{rsx.POD_PREFIX}default/{name}")
         assert ctl.wait_converged(60)
     names = [p["metadata"]["name"] for p in storage.list(rsx.POD_PREFIX).items]
-    assert len(names) == 6 and not set(victims) & set(names)
+    assert len(names) == 6
+    assert not set(victims) & set(names)
     assert rsx.pods_per_owner(storage, [web]) == {"web": 6}

@@ -95,7 +95,7 @@ def informer(storage: MemoryStorage) -> Iterator[SharedIndexInformer]:
     inf = SharedIndexInformer(
         list_watch(storage, PREFIX), indexers={NAMESPACE_INDEX: meta_namespace_index_func}
     )
-    yield inf
+    return inf
 
 
 def test_handler_sees_initial_list_then_live_changes(
@@ -108,14 +108,16 @@ def test_handler_sees_initial_list_then_live_changes(
     try:
         assert rec.next() == ("add", "a", True)
         assert wait_for_cache_sync(run.stop_ch, informer.synced(), reg.synced(), timeout=5)
-        assert informer.has_synced() and reg.has_synced()
+        assert informer.has_synced()
+        assert reg.has_synced()
         storage.create(key("b"), thing("b"))
         assert rec.next() == ("add", "b", False)
         cur = storage.get(key("b"))
         cur["spec"]["x"] = 1
         new = storage.update(key("b"), cur)
         ev = rec.next()
-        assert ev[:2] == ("update", "b") and ev[3] == new["metadata"]["resourceVersion"]
+        assert ev[:2] == ("update", "b")
+        assert ev[3] == new["metadata"]["resourceVersion"]
         storage.delete(key("a"))
         assert rec.next() == ("delete", "a")
         _, exists = informer.get_indexer().get_by_key("default/a")
@@ -227,7 +229,8 @@ def test_removed_handler_gets_nothing_more_and_removal_is_idempotent(
     run = Running(informer)
     try:
         storage.create(key("x"), thing("x"))
-        assert a.next()[1] == "x" and b.next()[1] == "x"
+        assert a.next()[1] == "x"
+        assert b.next()[1] == "x"
         informer.remove_event_handler(reg_a)
         informer.remove_event_handler(reg_a)
         storage.create(key("y"), thing("y"))
@@ -269,7 +272,8 @@ def test_transform_applies_before_storing(
     try:
         assert wait_for_cache_sync(run.stop_ch, informer.synced(), timeout=5)
         item, ok = informer.get_store().get_by_key("default/a")
-        assert ok and "spec" not in item
+        assert ok
+        assert "spec" not in item
     finally:
         run.stop()
 
@@ -308,7 +312,8 @@ def test_resync_goes_only_to_handlers_due(storage: MemoryStorage) -> None:
         clk.block_until_waiters(timeout=5)
         clk.step(10)
         ev = resyncing.next()
-        assert ev[:2] == ("update", "a") and ev[2] == ev[3]  # same version: a resync
+        assert ev[:2] == ("update", "a")
+        assert ev[2] == ev[3]
         storage.create(key("b"), thing("b"))
         assert quiet.next() == ("add", "b", False)
         assert [e[0] for e in quiet.log] == ["add", "add"]

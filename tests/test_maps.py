@@ -361,7 +361,8 @@ def test_copy_and_pickle_give_an_independent_map() -> None:
     m.store("b", [2])
     assert shallow.snapshot() == {"a": [1]}
     assert shallow["a"] is m["a"]
-    assert deep["a"] == [1] and deep["a"] is not m["a"]
+    assert deep["a"] == [1]
+    assert deep["a"] is not m["a"]
     assert restored.snapshot() == {"a": [1]}
 
 
@@ -649,8 +650,10 @@ def test_a_branch_where_a_leaf_is_needed_raises_not_leaf() -> None:
 
 
 def test_nested_errors_are_lookup_errors_but_only_not_exist_is_a_key_error() -> None:
-    assert issubclass(NotBranch, LookupError) and not issubclass(NotBranch, KeyError)
-    assert issubclass(NotLeaf, LookupError) and not issubclass(NotLeaf, KeyError)
+    assert issubclass(NotBranch, LookupError)
+    assert not issubclass(NotBranch, KeyError)
+    assert issubclass(NotLeaf, LookupError)
+    assert not issubclass(NotLeaf, KeyError)
     assert issubclass(NotExist, KeyError)
 
 
@@ -819,7 +822,8 @@ def test_nested_clear_copy_and_pickle() -> None:
     back = pickle.loads(pickle.dumps(nm))
     shallow = copy.copy(nm)
     nm.clear()
-    assert len(nm) == 0 and nm.snapshot() == {}
+    assert len(nm) == 0
+    assert nm.snapshot() == {}
     for other in (back, shallow):
         assert other.load("x", "y") == {"a": 1}
         assert other.load("z") == 2

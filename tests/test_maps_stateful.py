@@ -31,7 +31,8 @@ def check_map_invariants(m: Map[Any, Any], model: dict[Any, Any]) -> None:
     live: dict[Any, Any] = {}
     for k, e in read_m.items():
         if e.p is _EXPUNGED:
-            assert dirty is not None and k not in dirty, "expunged entry present in dirty"
+            assert dirty is not None, "an expunged entry implies a dirty map"
+            assert k not in dirty, "expunged entry present in dirty"
         else:
             if dirty is not None:
                 assert dirty.get(k) is e, "non-expunged read entry missing from dirty"
@@ -42,7 +43,8 @@ def check_map_invariants(m: Map[Any, Any], model: dict[Any, Any]) -> None:
             if k in read_m:
                 assert read_m[k] is e
             else:
-                assert e.p is not _NIL and e.p is not _EXPUNGED, "dead entry only in dirty"
+                assert e.p is not _NIL, "dead entry only in dirty"
+                assert e.p is not _EXPUNGED, "dead entry only in dirty"
                 live[k] = e.p
         assert m._misses < max(len(dirty), 1)
     assert live == model

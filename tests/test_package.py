@@ -278,7 +278,8 @@ def test_the_lazy_table_and_the_type_checking_imports_list_the_same_names() -> N
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
             for stmt in node.body:
-                assert isinstance(stmt, ast.ImportFrom) and stmt.module
+                assert isinstance(stmt, ast.ImportFrom)
+                assert stmt.module
                 for alias in stmt.names:
                     assert alias.asname == alias.name, "re-export as `Name as Name`"
                     typed[alias.name] = stmt.module

@@ -32,13 +32,13 @@ __all__ = ["parked_fixture", "pools_fixture", "spawn_fixture"]  # fixtures used 
 
 
 def test_invalid_arguments_raise_value_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Pool: expiry must be > 0 seconds or None, not 0"):
         Pool(expiry=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Pool: expiry must be > 0 seconds or None, not -1"):
         Pool(expiry=-1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Pool: max_blocking must be >= 0, not -1"):
         Pool(2, max_blocking=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Pool: prealloc needs a bounded pool"):
         Pool(0, prealloc=True)
     with pytest.raises(TypeError):
         Pool(2.5)  # type: ignore[arg-type]
@@ -87,7 +87,8 @@ def test_submit_future_gets_the_exception_and_the_worker_survives(pools: Pools) 
 
     f = p.submit(boom)
     exc = f.exception(5)
-    assert isinstance(exc, ValueError) and str(exc) == "boom"
+    assert isinstance(exc, ValueError)
+    assert str(exc) == "boom"
     with pytest.raises(ValueError, match="boom"):
         f.result()
     first = worker_threads(p)
@@ -118,7 +119,8 @@ def test_futures_work_with_wait_and_as_completed(pools: Pools) -> None:
     p = pools(4)
     fs = [p.submit(pow, i, 2) for i in range(8)]
     done, not_done = concurrent.futures.wait(fs, timeout=5)
-    assert len(done) == 8 and not not_done
+    assert len(done) == 8
+    assert not not_done
     assert sorted(f.result() for f in concurrent.futures.as_completed(fs, timeout=5)) == [
         i * i for i in range(8)
     ]
@@ -131,7 +133,8 @@ def test_with_block_waits_for_tasks_and_ends_every_thread(pools: Pools) -> None:
         threads = worker_threads(p)
     assert all(f.done() for f in fs)
     assert sorted(ran) == list(range(20))
-    assert threads and not any(t.is_alive() for t in threads)
+    assert threads
+    assert not any(t.is_alive() for t in threads)
     assert not worker_threads(p)
 
 
@@ -143,7 +146,8 @@ def test_shutdown_without_wait_returns_while_a_task_runs_and_the_task_completes(
     f = p.submit(g, "done")
     assert g.started.wait(5)
     p.shutdown(wait=False)
-    assert p.closed and not f.done()
+    assert p.closed
+    assert not f.done()
     g.open()
     assert f.result(5) == "done"
     p.release(5)
@@ -182,9 +186,11 @@ def test_shutdown_cancel_futures_cancels_only_tasks_not_yet_started(
     p.release(5)
     assert f.done()
     if cancel_futures:
-        assert f.cancelled() and ran == []
+        assert f.cancelled()
+        assert ran == []
     else:
-        assert not f.cancelled() and ran == [1]
+        assert not f.cancelled()
+        assert ran == [1]
 
 
 def test_shutdown_cancel_futures_cancels_accepted_tasks_no_worker_took_yet(pools: Pools) -> None:
@@ -264,7 +270,9 @@ def test_full_pool_blocks_submitters_and_serves_them_in_fifo_order(
     for i in range(5):
         accepted.append(spawn(p.submit, order.append, i))
         parked.wait()  # caller i is queued before caller i + 1 arrives
-    assert p.waiting == 5 and p.running == 1 and p.free == 0
+    assert p.waiting == 5
+    assert p.running == 1
+    assert p.free == 0
     g.open()
     for f in accepted:
         f.result(5).result(5)
@@ -440,11 +448,13 @@ def test_idle_workers_end_after_expiry_and_active_count_drops(pools: Pools) -> N
     for f in fs:
         f.result(5)
     burst_end = time.monotonic()
-    assert p.idle == 5 and all(t.is_alive() for t in threads)  # idle, not gone
+    assert p.idle == 5
+    assert all(t.is_alive() for t in threads)
     join_all(threads)
     reclaimed = time.monotonic() - burst_end
     assert threading.active_count() == base
-    assert p.idle == 0 and p.running == 0
+    assert p.idle == 0
+    assert p.running == 0
     assert expiry * 0.9 <= reclaimed < 2 * expiry + 1.0  # the load of CI may delay the joins
     # The pool starts new workers on demand afterwards.
     assert p.submit(pow, 2, 2).result(5) == 4
@@ -453,7 +463,8 @@ def test_idle_workers_end_after_expiry_and_active_count_drops(pools: Pools) -> N
 def test_expiry_none_keeps_idle_workers(pools: Pools) -> None:
     p = pools(2, expiry=None, prealloc=True)
     threads = worker_threads(p)
-    assert len(threads) == 2 and p.idle == 2
+    assert len(threads) == 2
+    assert p.idle == 2
     threads[0].join(0.2)
     assert threads[0].is_alive()
     p.release(5)
@@ -462,11 +473,13 @@ def test_expiry_none_keeps_idle_workers(pools: Pools) -> None:
 
 def test_prealloc_starts_size_workers_up_front_and_again_at_reboot(pools: Pools) -> None:
     p = pools(3, prealloc=True, expiry=5)
-    assert len(worker_threads(p)) == 3 and p.idle == 3
+    assert len(worker_threads(p)) == 3
+    assert p.idle == 3
     p.release(5)
     assert not worker_threads(p)
     p.reboot()
-    assert len(worker_threads(p)) == 3 and p.idle == 3
+    assert len(worker_threads(p)) == 3
+    assert p.idle == 3
 
 
 # ------------------------------------------------------------------------------------------ tune
@@ -483,7 +496,8 @@ def test_tune_up_serves_waiting_submitters_at_once(
     assert p.cap == 3
     for gt in gates:  # both start while the first task still runs
         assert gt.started.wait(5)
-    assert p.running == 3 and p.waiting == 0
+    assert p.running == 3
+    assert p.waiting == 0
     for gt in [g, *gates]:
         gt.open()
     for f in waiting:
@@ -498,7 +512,8 @@ def test_tune_down_ends_busy_workers_after_their_task(pools: Pools) -> None:
         assert g.started.wait(5)
     threads = worker_threads(p)
     p.tune(2)
-    assert p.running == 4 and p.free == -2  # nothing is interrupted
+    assert p.running == 4
+    assert p.free == -2
     for g in gates:
         g.open()
     for f in fs:
@@ -507,13 +522,15 @@ def test_tune_down_ends_busy_workers_after_their_task(pools: Pools) -> None:
     # The two idle workers take the next two tasks; the two others retired.
     g1, g2 = Gate(), Gate()
     kept = [p.submit(lambda g=g: (g(), threading.current_thread())[1]) for g in (g1, g2)]
-    assert g1.started.wait(5) and g2.started.wait(5)
+    assert g1.started.wait(5)
+    assert g2.started.wait(5)
     with pytest.raises(TimeoutError):  # at most 2 tasks run at once now
         p.submit_timeout(0, print)
     g1.open()
     g2.open()
     kept_threads = {f.result(5) for f in kept}
-    assert len(kept_threads) == 2 and kept_threads <= set(threads)
+    assert len(kept_threads) == 2
+    assert kept_threads <= set(threads)
     join_all([t for t in threads if t not in kept_threads])
     assert set(worker_threads(p)) == kept_threads
 
@@ -530,7 +547,8 @@ def test_tune_down_ends_surplus_idle_workers_now_coldest_first(pools: Pools) -> 
         order.append(f.result(5))
     p.tune(1)
     join_all(order[:3])  # the three coldest end without any further task
-    assert order[3].is_alive() and p.idle == 1
+    assert order[3].is_alive()
+    assert p.idle == 1
     p.tune(0)
     assert p.cap == -1
 
@@ -553,7 +571,8 @@ def test_release_waits_for_running_tasks_then_every_thread_has_ended(
     released.result(5)
     assert f.result(0) == 7
     assert not any(t.is_alive() for t in threads)
-    assert p.closed and p.idle == 0
+    assert p.closed
+    assert p.idle == 0
 
 
 def test_release_timeout_raises_while_busy_and_a_later_release_completes(pools: Pools) -> None:
@@ -576,9 +595,11 @@ def test_reboot_reopens_a_released_pool(pools: Pools) -> None:
     assert p.submit(pow, 2, 2).result(5) == 4
     p.release()
     p.tune(1)  # a closed pool only records the new capacity
-    assert p.cap == 1 and not worker_threads(p)
+    assert p.cap == 1
+    assert not worker_threads(p)
     p.reboot()
-    assert not p.closed and p.cap == 1
+    assert not p.closed
+    assert p.cap == 1
     assert p.submit(pow, 2, 3).result(5) == 8
     p.reboot()  # no-op on an open pool
     assert not p.closed
@@ -651,7 +672,8 @@ def test_go_exception_without_handler_goes_to_threading_excepthook(
     p.go(int, "x")
     assert done.wait(5)
     assert seen[0].exc_type is ValueError
-    assert seen[0].thread is not None and seen[0].thread.name.startswith(p.name)
+    assert seen[0].thread is not None
+    assert seen[0].thread.name.startswith(p.name)
     assert p.submit(pow, 2, 2).result(5) == 4
 
 
@@ -687,7 +709,9 @@ def test_submit_exceptions_go_to_the_future_not_the_panic_handler(pools: Pools) 
 def test_default_pool_is_unlimited_shared_and_names_threads_goprims_go() -> None:
     p = gp.default_pool()
     assert p is gp.default_pool()
-    assert p.cap == -1 and p.name == "goprims-go" and p.expiry == 1.0
+    assert p.cap == -1
+    assert p.name == "goprims-go"
+    assert p.expiry == 1.0
     assert p.submit(threading.current_thread).result(5).name.startswith("goprims-go-")
 
 
@@ -705,7 +729,8 @@ def test_default_pool_is_replaced_once_shut_down() -> None:
     old = gp.default_pool()
     old.shutdown(wait=True)
     new = gp.default_pool()
-    assert new is not old and not new.closed
+    assert new is not old
+    assert not new.closed
     assert new.submit(pow, 2, 2).result(5) == 4
 
 
@@ -771,7 +796,8 @@ def test_a_broken_excepthook_does_not_kill_the_worker(
     p = pools(1)
     p.go(int, "x")
     thread = p.submit(threading.current_thread).result(5)  # the same worker, still alive
-    assert thread.is_alive() and worker_threads(p) == [thread]
+    assert thread.is_alive()
+    assert worker_threads(p) == [thread]
     assert "hook broke" in capsys.readouterr().err
 
 
@@ -782,20 +808,23 @@ def _parked_on(f: concurrent.futures.Future[Any], t: threading.Thread, waiters: 
     """Wait (joining ``t`` briefly, never sleeping) until ``t`` is parked on ``f``."""
     deadline = time.monotonic() + 5
     while not (f._condition._waiters if waiters == "result" else f._waiters):  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline and t.is_alive()
+        assert time.monotonic() < deadline
+        assert t.is_alive()
         t.join(0.001)
 
 
 def test_task_future_wakes_a_result_caller_parked_before_completion() -> None:
     f = gp._new_future()
-    assert f.set_running_or_notify_cancel() and f.running()
+    assert f.set_running_or_notify_cancel()
+    assert f.running()
     got: list[Any] = []
     t = threading.Thread(target=lambda: got.append(f.result(10)))
     t.start()
     _parked_on(f, t, "result")
     f.set_result(42)
     t.join(5)
-    assert got == [42] and f.done()
+    assert got == [42]
+    assert f.done()
 
 
 def test_task_future_notifies_wait_and_runs_callbacks_once() -> None:
@@ -810,7 +839,8 @@ def test_task_future_notifies_wait_and_runs_callbacks_once() -> None:
     err = ValueError("x")
     f.set_exception(err)
     t.join(5)
-    assert len(done[0].done) == 1 and calls == [err]
+    assert len(done[0].done) == 1
+    assert calls == [err]
     with pytest.raises(concurrent.futures.InvalidStateError):
         f.set_result(1)  # a settled future stays settled
 

@@ -185,4 +185,5 @@ def test_async_release_waits_for_tasks_and_threads(pools: Pools, lib: str) -> No
 
     asyncio.run(main()) if lib == "asyncio" else trio.run(main)
     assert f.result(0) == "done"
-    assert p.closed and not any(t.is_alive() for t in threads)
+    assert p.closed
+    assert not any(t.is_alive() for t in threads)

@@ -48,8 +48,11 @@ def test_100k_tasks_from_8_submitters_each_run_exactly_once(pools: Pools, spawn:
     p.release(timeout=30)  # every go() task has finished too
     assert panics == []
     assert counts.count(1) == len(counts)  # each task ran once: none lost, none twice
-    assert p.running == 0 and p.idle == 0 and p.waiting == 0
-    assert not any(t.is_alive() for t in threads) and not worker_threads(p)
+    assert p.running == 0
+    assert p.idle == 0
+    assert p.waiting == 0
+    assert not any(t.is_alive() for t in threads)
+    assert not worker_threads(p)
 
 
 def test_no_thread_of_a_pool_survives_release_after_mixed_work(pools: Pools) -> None:

@@ -247,14 +247,21 @@ def test_negative_index_is_rejected() -> None:
 
 def test_configs_are_set_like_values() -> None:
     c = MajorityConfig([3, 1, 2, 2])
-    assert len(c) == 3 and list(c) == [1, 2, 3] and 2 in c and 4 not in c
-    assert c == MajorityConfig({1, 2, 3}) and hash(c) == hash(MajorityConfig([2, 3, 1]))
-    assert c.quorum == 2 and MajorityConfig().quorum == 0 and MajorityConfig(range(4)).quorum == 3
+    assert len(c) == 3
+    assert list(c) == [1, 2, 3]
+    assert 2 in c
+    assert 4 not in c
+    assert c == MajorityConfig({1, 2, 3})
+    assert hash(c) == hash(MajorityConfig([2, 3, 1]))
+    assert c.quorum == 2
+    assert MajorityConfig().quorum == 0
+    assert MajorityConfig(range(4)).quorum == 3
     j = JointConfig(c, [3, 4])
-    assert j.ids() == frozenset({1, 2, 3, 4}) and j.joint and not JointConfig(c).joint
-    assert j == JointConfig([1, 2, 3], MajorityConfig([4, 3])) and j.outgoing == MajorityConfig(
-        [3, 4]
-    )
+    assert j.ids() == frozenset({1, 2, 3, 4})
+    assert j.joint
+    assert not JointConfig(c).joint
+    assert j == JointConfig([1, 2, 3], MajorityConfig([4, 3]))
+    assert j.outgoing == MajorityConfig([3, 4])
     assert MajorityConfig(["a", 1]).committed_index({"a": 4, 1: 4}) == 4  # unsortable ids
     assert repr(c) == "MajorityConfig([1, 2, 3])"
 
@@ -378,7 +385,8 @@ def test_inflights_full(
     add_until_full(full_at, again_at)
     with pytest.raises(InflightsFull):
         win.add(100, 1024)
-    assert goprims.InflightsFull is InflightsFull and issubclass(InflightsFull, RuntimeError)
+    assert goprims.InflightsFull is InflightsFull
+    assert issubclass(InflightsFull, RuntimeError)
 
 
 def test_inflights_byte_budget_is_soft() -> None:
@@ -386,7 +394,8 @@ def test_inflights_byte_budget_is_soft() -> None:
     win.add(1, 60)
     assert not win.full
     win.add(2, 500)  # crosses the budget: accepted
-    assert win.full and win.bytes == 560
+    assert win.full
+    assert win.bytes == 560
     win.free_le(1)
     assert win.full  # 500 >= 100 still
     win.free_le(2)
@@ -406,13 +415,14 @@ def test_inflights_reset_does_not_leak_bytes() -> None:
             index += 1
             win.add(index, 16)
         win.free_le(index - 2)
-        assert not win.full and win.count == 2
+        assert not win.full
+        assert win.count == 2
     win.free_le(index)
     assert (win.count, win.bytes) == (0, 0)
 
 
 def test_inflights_rejects_bad_input() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="size must be >= 0, got -1"):
         Inflights(-1)
     with pytest.raises(TypeError):
         Inflights(2.5)  # type: ignore[arg-type]
@@ -420,7 +430,7 @@ def test_inflights_rejects_bad_input() -> None:
     win.add(5)
     with pytest.raises(ValueError, match="below the newest"):
         win.add(4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="index and nbytes must be >= 0, got 6, -1"):
         win.add(6, -1)
     win.add(5)  # equal is fine
     win.free_le(5)

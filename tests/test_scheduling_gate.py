@@ -192,7 +192,8 @@ def test_registry_add_get_remove_items() -> None:
     assert reg.get("job-1") is g1
     assert reg.get("nope") is None
     assert sorted(k for k, _ in reg.items()) == ["job-1", "job-2"]
-    assert len(reg) == 2 and "job-2" in reg
+    assert len(reg) == 2
+    assert "job-2" in reg
     assert reg.remove("job-1") is g1
     assert reg.remove("job-1") is None
     assert reg.get("job-1") is None

@@ -100,7 +100,7 @@ def test_custom_backoff_bounds_are_used() -> None:
     ],
 )
 def test_bad_bounds_raise_value_error(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be >="):
         new_queue(**kwargs)
 
 

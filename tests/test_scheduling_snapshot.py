@@ -64,7 +64,8 @@ def test_snapshot_values_are_clones_not_the_stored_objects() -> None:
     snap: Snapshot[str, dict[str, int]] = Snapshot()
     m.update_snapshot(snap)
     stored = m.get("node-0")
-    assert snap["node-0"] == stored and snap["node-0"] is not stored
+    assert snap["node-0"] == stored
+    assert snap["node-0"] is not stored
 
 
 def test_a_deleted_key_disappears_from_the_snapshot() -> None:
@@ -75,7 +76,8 @@ def test_a_deleted_key_disappears_from_the_snapshot() -> None:
     assert m.delete("node-2")
     assert not m.delete("node-2")
     assert m.update_snapshot(snap) == {"node-2"}
-    assert "node-2" not in snap and len(snap) == 4
+    assert "node-2" not in snap
+    assert len(snap) == 4
     assert clone.calls == []
 
 
@@ -121,7 +123,9 @@ def test_mutate_of_an_absent_key_raises_key_error_and_get_returns_none() -> None
     assert m.get("x") is None
     m.set("x", 1)
     assert m.mutate("x", lambda v: v + 1) == 2
-    assert m.get("x") == 2 and "x" in m and len(m) == 1
+    assert m.get("x") == 2
+    assert "x" in m
+    assert len(m) == 1
     m.delete("x")
     with pytest.raises(KeyError):
         m.mutate("x", lambda v: v + 1)
@@ -218,7 +222,8 @@ def test_concurrent_writers_and_a_snapshotter_end_consistent() -> None:
 def test_assume_twice_raises_and_get_reads_assumed_values() -> None:
     c: AssumeCache[str, str] = AssumeCache()
     c.assume("pod", "node-1")
-    assert c.get("pod") == "node-1" and c.is_assumed("pod")
+    assert c.get("pod") == "node-1"
+    assert c.is_assumed("pod")
     with pytest.raises(ValueError, match="already present"):
         c.assume("pod", "node-2")
     c.confirm("pod", "node-1")
@@ -237,7 +242,8 @@ def test_a_confirmed_entry_never_expires() -> None:
     c.confirm("a", "n1")
     clock.step(20.0)
     assert c.cleanup() == ["b"]
-    assert c.get("a") == "n1" and not c.is_assumed("a")
+    assert c.get("a") == "n1"
+    assert not c.is_assumed("a")
     assert c.get("b") is None
 
 
@@ -291,7 +297,8 @@ def test_confirm_of_an_absent_key_adds_it_and_remove_drops_only_confirmed_ones()
     """AddPod after expiry re-adds; RemovePod is for added pods only."""
     c: AssumeCache[str, str] = AssumeCache()
     c.confirm("a", "n1")
-    assert c.get("a") == "n1" and not c.is_assumed("a")
+    assert c.get("a") == "n1"
+    assert not c.is_assumed("a")
     c.confirm("a", "n2")  # an update of a confirmed key
     assert c.get("a") == "n2"
     c.assume("b", "n1")
@@ -300,7 +307,8 @@ def test_confirm_of_an_absent_key_adds_it_and_remove_drops_only_confirmed_ones()
     assert c.remove("a") == "n2"
     with pytest.raises(ValueError, match="absent"):
         c.remove("a")
-    assert c.assumed_keys() == ["b"] and len(c) == 1
+    assert c.assumed_keys() == ["b"]
+    assert len(c) == 1
 
 
 def test_finish_binding_of_a_key_that_is_not_assumed_does_nothing() -> None:

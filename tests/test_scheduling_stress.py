@@ -161,7 +161,8 @@ def test_producers_and_thread_asyncio_trio_poppers_pop_every_item_never_twice_at
     )
     assert set(ledger.done.values()) == {1}
     assert ledger.pops >= total
-    assert q.pending() == (0, 0, 0) and q.in_flight() == 0
+    assert q.pending() == (0, 0, 0)
+    assert q.in_flight() == 0
 
 
 # --------------------------------------------------------------------------- state machine
@@ -259,7 +260,8 @@ class QueueMachine(RuleBasedStateMachine):
         k = qi.item.name
         best = max(m.prio[a] for a in active)
         oldest = min(m.ts[a] for a in active if m.prio[a] == best)
-        assert m.prio[k] == best and m.ts[k] == oldest, (k, m.tier)
+        assert m.prio[k] == best, (k, m.tier)
+        assert m.ts[k] == oldest, (k, m.tier)
         assert qi.item.prio == m.prio[k]
         m.cycle += 1
         m.attempts[k] += 1

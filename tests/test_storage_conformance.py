@@ -165,7 +165,8 @@ def test_concurrent_creates_of_one_key_have_exactly_one_winner(s: Storage) -> No
         t.start()
     for t in threads:
         t.join()
-    assert len(wins) == 1 and len(losses) == 5
+    assert len(wins) == 1
+    assert len(losses) == 5
     assert s.get("contended")["by"] == wins[0]
 
 
@@ -200,7 +201,8 @@ def test_update_is_a_compare_and_swap_on_the_resource_version(s: Storage) -> Non
     a2 = s.update("a", {**a, "spec": 2})
     with pytest.raises(Conflict) as e:
         s.update("a", {**a, "spec": 3})  # stale version
-    assert e.value.expected == rv(a) and e.value.actual == rv(a2)
+    assert e.value.expected == rv(a)
+    assert e.value.actual == rv(a2)
     assert s.get("a") == a2
 
 
@@ -234,7 +236,8 @@ def test_guaranteed_update_retries_fn_on_the_fresh_state_after_a_conflict(s: Sto
 
     out = s.guaranteed_update("a", inc)
     assert seen == [0, 10]
-    assert out["n"] == 11 and s.get("a") == out
+    assert out["n"] == 11
+    assert s.get("a") == out
 
 
 def test_guaranteed_update_propagates_fn_errors_and_writes_nothing(s: Storage) -> None:
@@ -340,7 +343,8 @@ def test_deleted_event_carries_the_last_state(s: Storage) -> None:
     try:
         s.delete("a")
         (ev,) = events(w, 1)
-        assert ev.type == EventType.DELETED and ev.object["spec"] == {"keep": True}
+        assert ev.type == EventType.DELETED
+        assert ev.object["spec"] == {"keep": True}
     finally:
         w.stop()
 
@@ -378,7 +382,8 @@ def test_stop_ends_the_iteration(s: Storage) -> None:
     t.start()
     w.stop()
     t.join(WAIT)
-    assert not t.is_alive() and seen == []
+    assert not t.is_alive()
+    assert seen == []
     s.create("a", obj("a"))
     assert list(w) == []
 

@@ -42,7 +42,8 @@ def test_memory_storage_implements_the_storage_protocol(s: MemoryStorage) -> Non
 def test_revision_starts_at_one_and_each_write_adds_exactly_one(s: MemoryStorage) -> None:
     assert s.revision() == 1
     a = s.create("/a", obj("a"))
-    assert rv(a) == "2" and s.revision() == 2
+    assert rv(a) == "2"
+    assert s.revision() == 2
     a = s.update("/a", {**a, "x": 1})
     assert rv(a) == "3"
     b = s.create("/b", obj("b"))
@@ -50,7 +51,8 @@ def test_revision_starts_at_one_and_each_write_adds_exactly_one(s: MemoryStorage
     a = s.guaranteed_update("/a", lambda cur: {**cur, "x": 2})
     assert rv(a) == "5"
     d = s.delete("/b")
-    assert rv(d) == "6" and s.revision() == 6
+    assert rv(d) == "6"
+    assert s.revision() == 6
 
 
 def test_returned_objects_carry_the_revision_of_their_last_change(s: MemoryStorage) -> None:
@@ -87,7 +89,8 @@ def test_create_after_delete_makes_a_new_object(s: MemoryStorage) -> None:
     s.create("/a", obj("a", gen=1))
     s.delete("/a")
     again = s.create("/a", obj("a", gen=2))
-    assert rv(again) == "4" and again["gen"] == 2
+    assert rv(again) == "4"
+    assert again["gen"] == 2
 
 
 # ---------------------------------------------------------------------------------- copies
@@ -144,7 +147,8 @@ def test_guaranteed_update_result_is_copied_in(s: MemoryStorage) -> None:
 def test_get_missing_raises_not_found_which_is_a_lookup_error(s: MemoryStorage) -> None:
     with pytest.raises(NotFound) as ei:
         s.get("/nope")
-    assert isinstance(ei.value, LookupError) and isinstance(ei.value, StorageError)
+    assert isinstance(ei.value, LookupError)
+    assert isinstance(ei.value, StorageError)
     assert ei.value.key == "/nope"
 
 
@@ -163,7 +167,8 @@ def test_bad_keys_are_rejected(s: MemoryStorage, key: Any) -> None:
 def test_update_is_a_compare_and_swap_on_the_resource_version(s: MemoryStorage) -> None:
     v1 = s.create("/a", obj("a", n=1))
     v2 = s.update("/a", {**v1, "n": 2})
-    assert v2["n"] == 2 and rv(v2) == "3"
+    assert v2["n"] == 2
+    assert rv(v2) == "3"
     with pytest.raises(Conflict) as ei:
         s.update("/a", {**v1, "n": 3})  # stale: read at "2"
     assert (ei.value.expected, ei.value.actual) == ("2", "3")
@@ -196,9 +201,11 @@ def test_unchanged_update_writes_nothing(s: MemoryStorage) -> None:
     a = s.create("/a", obj("a", n=1))
     w = s.watch("/", str(s.revision()))
     same = s.update("/a", a)
-    assert same == a and s.revision() == 2
+    assert same == a
+    assert s.revision() == 2
     same = s.guaranteed_update("/a", lambda cur: cur)
-    assert same == a and s.revision() == 2
+    assert same == a
+    assert s.revision() == 2
     with pytest.raises(TimeoutError):
         w.next_event(0)
     w.stop()
@@ -219,7 +226,8 @@ def test_guaranteed_update_retries_on_the_fresh_state_after_a_conflict(s: Memory
 
     out = s.guaranteed_update("/a", fn)
     assert seen == [0, 10]
-    assert out["n"] == 11 and out["log"] == ["other", "mine"]
+    assert out["n"] == 11
+    assert out["log"] == ["other", "mine"]
     assert rv(out) == "4"
 
 
@@ -288,7 +296,8 @@ def test_eight_threads_incrementing_one_counter_end_exact(
     total = threads * per_thread
     final = s.get("/counter")
     assert final["n"] == total
-    assert s.revision() == start + total and rv(final) == str(start + total)
+    assert s.revision() == start + total
+    assert rv(final) == str(start + total)
     assert sum(calls) >= total + threads - 1  # the colliding first writes were retried
     # every increment is a distinct revision, seen in order with its own value
     events = [w.next_event(5) for _ in range(total)]
@@ -306,7 +315,8 @@ def test_delete_returns_the_last_state_stamped_with_the_deletion_revision(
 ) -> None:
     s.create("/a", obj("a", n=1))
     gone = s.delete("/a")
-    assert gone["n"] == 1 and rv(gone) == "3"
+    assert gone["n"] == 1
+    assert rv(gone) == "3"
     with pytest.raises(NotFound):
         s.get("/a")
     with pytest.raises(NotFound):
@@ -319,7 +329,8 @@ def test_delete_precondition_conflict_deletes_nothing(s: MemoryStorage) -> None:
     s.update("/a", {**a, "n": 2})
     with pytest.raises(Conflict):
         s.delete("/a", resource_version=rv(a))
-    assert s.get("/a")["n"] == 2 and s.revision() == 3
+    assert s.get("/a")["n"] == 2
+    assert s.revision() == 3
     assert rv(s.delete("/a", resource_version="3")) == "4"
 
 
@@ -395,7 +406,8 @@ def test_objects_with_a_metadata_attribute_are_stored_and_stamped(s: MemoryStora
     assert m.metadata.resource_version == "2"
     m.n = 2
     m2 = s.update("/m", m)
-    assert m2.metadata.resource_version == "3" and s.get("/m").n == 2
+    assert m2.metadata.resource_version == "3"
+    assert s.get("/m").n == 2
     ns = s.create("/ns", SimpleNamespace(metadata=SimpleNamespace(name="ns")))
     assert ns.metadata.resource_version == "4"
     camel = s.create("/c", SimpleNamespace(metadata=SimpleNamespace(resourceVersion=None)))
@@ -433,6 +445,6 @@ def test_objects_without_metadata_are_rejected_with_nothing_applied(
 
 def test_history_limit_must_be_positive() -> None:
     for bad in [0, -1, 1.5, True]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="history_limit must be a positive int or None, got"):
             MemoryStorage(history_limit=bad)  # type: ignore[arg-type]
     MemoryStorage(history_limit=None)

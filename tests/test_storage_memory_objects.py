@@ -56,7 +56,8 @@ def test_set_resource_version_writes_the_field_the_shape_uses() -> None:
     assert snake.metadata.resource_version == "4"
     camel = SimpleNamespace(metadata=SimpleNamespace(resourceVersion=None))
     set_resource_version(camel, "5")
-    assert camel.metadata.resourceVersion == "5" and not hasattr(camel.metadata, "resource_version")
+    assert camel.metadata.resourceVersion == "5"
+    assert not hasattr(camel.metadata, "resource_version")
 
     class Frozen:
         __slots__ = ()
@@ -72,17 +73,19 @@ def test_copy_object_is_deep_for_json_data_and_other_values() -> None:
     assert dup == src
     dup["a"][1]["b"].append(4)
     dup["t"][1].append(5)
-    assert src["a"][1]["b"] == [2, 3] and src["t"] == (1, [2])
+    assert src["a"][1]["b"] == [2, 3]
+    assert src["t"] == (1, [2])
     model = SimpleNamespace(metadata=SimpleNamespace(labels={"x": "1"}))
     mdup = copy_object(model)
     mdup.metadata.labels["x"] = "2"
     assert model.metadata.labels == {"x": "1"}
-    assert copy_object("s") == "s" and copy_object(3) == 3
+    assert copy_object("s") == "s"
+    assert copy_object(3) == 3
 
 
 def test_check_key_accepts_only_non_empty_strings() -> None:
     assert check_key("/a") == "/a"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="storage key must not be empty"):
         check_key("")
     with pytest.raises(TypeError):
         check_key(b"/a")

@@ -97,7 +97,9 @@ def test_deleted_event_carries_the_last_state_with_the_deletion_revision(
     w = s.watch("/", "3")
     s.delete("/a")
     (e,) = take(w, 1)
-    assert e.type is DELETED and e.object["spec"] == {"x": 2} and rv(e.object) == 4
+    assert e.type is DELETED
+    assert e.object["spec"] == {"x": 2}
+    assert rv(e.object) == 4
     w.stop()
 
 
@@ -277,7 +279,8 @@ def test_watch_from_a_compacted_version_raises_resource_expired(s: MemoryStorage
     assert s.compacted_revision == 4
     with pytest.raises(ResourceExpired) as ei:
         s.watch("/", "3")
-    assert ei.value.resource_version == "3" and ei.value.code == 410
+    assert ei.value.resource_version == "3"
+    assert ei.value.code == 410
     w = s.watch("/", "4")  # the compaction point itself is still a valid start
     assert [rv(e.object) for e in take(w, 2)] == [5, 6]
     w.stop()

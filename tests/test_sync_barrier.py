@@ -55,7 +55,7 @@ async def _async_party(b: Barrier, log: RoundLog) -> None:
 
 
 def test_barrier_rejects_fewer_than_one_party() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Barrier parties must be >= 1, got 0"):
         Barrier(0)
 
 
@@ -130,7 +130,8 @@ def test_barrier_timed_out_waiter_neither_releases_nor_breaks_the_others() -> No
         b.wait(timeout=0.02)
     with pytest.raises(TimeoutError):
         b.wait(timeout=0)
-    assert b.n_waiting == 1 and not a.done()  # not released, not broken
+    assert b.n_waiting == 1
+    assert not a.done()
     c = start_thread(b.wait)
     wait_until(lambda: b.n_waiting == 2)
     assert b.wait() == 2
@@ -235,7 +236,8 @@ def test_abort_breaks_every_waiter_of_every_world_and_later_waits() -> None:
         for f in waiters:
             with pytest.raises(BrokenBarrierError):
                 f.result(10)
-    assert b.broken and b.n_waiting == 0
+    assert b.broken
+    assert b.n_waiting == 0
     with pytest.raises(BrokenBarrierError):
         b.wait(timeout=0)
     with pytest.raises(BrokenBarrierError):
@@ -251,7 +253,8 @@ def test_reset_breaks_the_current_waiters_then_the_barrier_works_again() -> None
     b.reset()
     with pytest.raises(BrokenBarrierError):
         first.result(10)
-    assert not b.broken and b.n_waiting == 0
+    assert not b.broken
+    assert b.n_waiting == 0
     other = start_thread(b.wait, 10)
     assert b.wait(timeout=10) in (0, 1)
     assert other.result(10) in (0, 1)
@@ -263,7 +266,8 @@ def test_reset_after_abort_unbreaks_the_barrier() -> None:
     with pytest.raises(BrokenBarrierError):
         b.wait()
     b.reset()
-    assert not b.broken and b.wait() == 0
+    assert not b.broken
+    assert b.wait() == 0
 
 
 def test_a_timeout_still_does_not_break_the_barrier() -> None:

@@ -54,10 +54,11 @@ def test_group_first_error_wins_and_cancels_ctx() -> None:
     g.go(fail_after_cancel)
     g.go(watcher)
     g.go(fail_first)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="first") as info:
         g.wait(timeout=10)
     assert info.value is first
-    assert len(observed) == 1 and isinstance(observed[0], Canceled)
+    assert len(observed) == 1
+    assert isinstance(observed[0], Canceled)
     assert cause(g.ctx) is first  # errgroup cancels its context with the first error
 
 
@@ -108,7 +109,7 @@ def test_group_go_blocks_while_at_the_limit() -> None:
 
 
 def test_group_rejects_a_limit_below_one() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Group limit must be >= 1 or None, got 0"):
         Group(limit=0)
 
 
@@ -150,7 +151,7 @@ def test_group_async_go_and_async_wait_under_asyncio_and_trio() -> None:
             raise OSError("io")
 
         await g.async_go(fail)
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="io"):
             await g.async_wait(timeout=10)
         assert isinstance(g.ctx.err(), Canceled)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.lowlevel
 
 import goprims
 from goprims._waiter import (
@@ -40,32 +41,43 @@ def queue_with(n: int) -> tuple[WaitQueue, list[Waiter]]:
 def test_pop_live_takes_the_oldest_and_claims_it() -> None:
     q, ws = queue_with(3)
     e = q.pop_live()
-    assert e is not None and e.waiter is ws[0] and e.value == 0
-    assert ws[0].claimed() and not ws[1].claimed()
+    assert e is not None
+    assert e.waiter is ws[0]
+    assert e.value == 0
+    assert ws[0].claimed()
+    assert not ws[1].claimed()
     assert len(q) == 2
 
 
 def test_pop_live_skips_and_drops_waiters_claimed_elsewhere() -> None:
     q, ws = queue_with(3)
-    assert ws[0].cancel() and ws[1].cancel()  # e.g. timed out, not withdrawn yet
+    assert ws[0].cancel()
+    assert ws[1].cancel()
     e = q.pop_live()
-    assert e is not None and e.waiter is ws[2]
-    assert len(q) == 0 and q.pop_live() is None
+    assert e is not None
+    assert e.waiter is ws[2]
+    assert len(q) == 0
+    assert q.pop_live() is None
 
 
 def test_pop_live_last_takes_the_newest() -> None:
     q, ws = queue_with(3)
     e = q.pop_live(last=True)
-    assert e is not None and e.waiter is ws[2]
+    assert e is not None
+    assert e.waiter is ws[2]
 
 
 def test_peek_live_does_not_claim_and_drops_a_claimed_head() -> None:
     q, ws = queue_with(2)
     ws[0].cancel()
     e = q.peek_live()
-    assert e is not None and e.waiter is ws[1] and not ws[1].claimed()
+    assert e is not None
+    assert e.waiter is ws[1]
+    assert not ws[1].claimed()
     assert len(q) == 1
-    assert q.claim(e) and ws[1].claimed() and len(q) == 0
+    assert q.claim(e)
+    assert ws[1].claimed()
+    assert len(q) == 0
 
 
 def test_claim_of_an_entry_withdrawing_itself_fails_and_removes_it() -> None:
@@ -99,7 +111,8 @@ def test_has_live_ignores_the_asker_and_drops_stale_entries() -> None:
     q.park(other)
     assert q.has_live(me)
     other.cancel()
-    assert not q.has_live(me) and len(q) == 1
+    assert not q.has_live(me)
+    assert len(q) == 1
 
 
 def test_one_waiter_may_park_twice_on_one_queue_and_each_entry_is_its_own() -> None:
@@ -107,8 +120,10 @@ def test_one_waiter_may_park_twice_on_one_queue_and_each_entry_is_its_own() -> N
     w = Waiter()
     a = q.park(w, index=0)
     b = q.park(w, index=1)
-    assert a is not b and len(q) == 2
-    assert q.remove(a) and not q.remove(a)
+    assert a is not b
+    assert len(q) == 2
+    assert q.remove(a)
+    assert not q.remove(a)
     e = q.pop_live()
     assert e is b
 
@@ -122,7 +137,8 @@ def test_withdrawer_takes_the_owners_lock_and_removes_only_its_entry() -> None:
     t = threading.Thread(target=withdraw)
     t.start()
     t.join(0.05)
-    assert t.is_alive() and a in q  # blocked on the owner's lock
+    assert t.is_alive()
+    assert a in q
     lock.release()
     t.join(5)
     assert list(q) == [b]
@@ -238,14 +254,16 @@ def test_async_block_throws_a_cancellation_into_the_body_then_propagates() -> No
 
     async def main() -> None:
         task = asyncio.ensure_future(async_block(g.opening(1, None, async_waiter)))
-        while not g.q:
+        # Yield the loop to the task under test until it has parked (no wall-clock wait).
+        while not g.q:  # noqa: ASYNC110
             await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(main())
-    assert len(g.thrown) == 1 and isinstance(g.thrown[0], asyncio.CancelledError)
+    assert len(g.thrown) == 1
+    assert isinstance(g.thrown[0], asyncio.CancelledError)
     assert len(g.q) == 0
 
 
@@ -275,7 +293,7 @@ def test_async_block_under_trio_parks_and_is_woken_by_a_thread() -> None:
 
             n.start_soon(run)
             while not g.q:
-                await trio.sleep(0)
+                await trio.lowlevel.checkpoint()
             kicker = threading.Thread(target=g.kick)  # fired from another thread
             kicker.start()
         kicker.join(5)

@@ -45,17 +45,22 @@ def test_watch_event_and_list_result_are_named_tuples() -> None:
     e = WatchEvent(EventType.MODIFIED, {"x": 1})
     assert (e.type, e.object) == ("MODIFIED", {"x": 1})
     t, o = e
-    assert t is EventType.MODIFIED and o == {"x": 1}
+    assert t is EventType.MODIFIED
+    assert o == {"x": 1}
     r = ListResult([1, 2], "7")
-    assert r.items == [1, 2] and r.resource_version == "7"
+    assert r.items == [1, 2]
+    assert r.resource_version == "7"
 
 
 def test_errors_carry_versions_and_are_distinct_from_timeouts() -> None:
     e = ResourceExpired("too old", "5")
-    assert e.code == 410 and e.reason == "Expired" and e.resource_version == "5"
+    assert e.code == 410
+    assert e.reason == "Expired"
+    assert e.resource_version == "5"
     t = TooLargeResourceVersion("too large", "9", "4")
     assert (t.resource_version, t.current) == ("9", "4")
-    assert not isinstance(e, TimeoutError) and not isinstance(t, TimeoutError)
+    assert not isinstance(e, TimeoutError)
+    assert not isinstance(t, TimeoutError)
 
 
 # ------------------------------------------------------------------------------ ListWatch
@@ -131,8 +136,7 @@ def test_close_with_error_raises_it_after_the_buffered_events() -> None:
     w.close(ResourceExpired("gone"))
     got = []
     with pytest.raises(ResourceExpired):
-        for e in w:
-            got.append(e)
+        got.extend(w)
     assert got == [ev("a")]
     with pytest.raises(ResourceExpired):  # the stream stays ended with its error
         w.next_event(0)
@@ -227,7 +231,8 @@ def test_producer_thread_feeds_a_consumer_in_order() -> None:
 def test_repr_shows_state_and_buffered_count() -> None:
     w = ChanWatch()
     w.send(ev("a"))
-    assert "open" in repr(w) and "buffered=1" in repr(w)
+    assert "open" in repr(w)
+    assert "buffered=1" in repr(w)
     w.close()
     assert "closed" in repr(w)
     w.stop()

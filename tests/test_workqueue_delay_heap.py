@@ -19,7 +19,8 @@ def test_pop_due_returns_items_due_by_now_earliest_first_ties_in_push_order() ->
     assert h.earliest() == 1.0
     assert h.pop_due(3.0) == ["a", "b", "c"]
     assert h.pop_due(8.9) == []
-    assert list(h) == ["late"] and len(h) == 1
+    assert list(h) == ["late"]
+    assert len(h) == 1
 
 
 def test_push_replaces_an_items_time_and_remove_takes_it_out() -> None:
@@ -29,11 +30,14 @@ def test_push_replaces_an_items_time_and_remove_takes_it_out() -> None:
     assert h.due_at("a") == 5.0
     assert h.pop_due(2.0) == []
     h.push("b", 0.5)
-    assert h.remove("b") and not h.remove("b")
-    assert "b" not in h and h.due_at("b") is None
+    assert h.remove("b")
+    assert not h.remove("b")
+    assert "b" not in h
+    assert h.due_at("b") is None
     assert h.earliest() == 5.0
     assert h.pop_due(5.0) == ["a"]
-    assert h.earliest() is None and not h
+    assert h.earliest() is None
+    assert not h
 
 
 def test_dead_entries_are_compacted_away(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,14 +81,16 @@ def test_random_operations_match_a_dict_model(seed: int) -> None:
 
 def test_peek_shows_the_earliest_item_without_taking_it_and_in_order_lists_all_by_due() -> None:
     h: DelayHeap[str] = DelayHeap()
-    assert h.peek() is None and h.in_order() == []
+    assert h.peek() is None
+    assert h.in_order() == []
     h.push("b", 2.0)
     h.push("a", 1.0)
     h.push("a2", 1.0)  # tie: push order
     h.push("c", 3.0)
     h.push("b", 0.5)  # replaced: the old tuple is dead
     assert h.peek() == ("b", 0.5)
-    assert h.peek() == ("b", 0.5) and len(h) == 4
+    assert h.peek() == ("b", 0.5)
+    assert len(h) == 4
     assert h.in_order() == ["b", "a", "a2", "c"]
     h.remove("b")
     assert h.peek() == ("a", 1.0)

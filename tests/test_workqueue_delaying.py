@@ -111,7 +111,7 @@ def test_zero_or_negative_delay_adds_at_once(delay: float) -> None:
 
 def test_nan_delay_is_rejected() -> None:
     q: DelayingQueue[str] = DelayingQueue(clock=FakeClock())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="workqueue add_after: delay is NaN"):
         q.add_after("x", math.nan)
 
 
@@ -153,9 +153,11 @@ def test_the_timer_is_capped_by_the_heartbeat_while_items_wait() -> None:
     q.add_after("late", 25.0)
     assert clock.waiters() == 1
     clock.step(MAX_WAIT)  # heartbeat: re-reads the clock, re-arms
-    assert len(q) == 0 and clock.waiters() == 1
+    assert len(q) == 0
+    assert clock.waiters() == 1
     clock.step(MAX_WAIT)
-    assert len(q) == 0 and clock.waiters() == 1
+    assert len(q) == 0
+    assert clock.waiters() == 1
     clock.step(5.0)
     assert len(q) == 1
     assert not clock.has_waiters()
@@ -269,7 +271,8 @@ def test_add_rate_limited_counts_the_failure_even_after_shutdown() -> None:
     q.shut_down()
     q.add_rate_limited("x")
     assert q.num_requeues("x") == 1
-    assert len(q) == 0 and not clock.has_waiters()
+    assert len(q) == 0
+    assert not clock.has_waiters()
 
 
 def test_forget_does_not_remove_the_item_from_the_queue() -> None:

@@ -86,11 +86,13 @@ def test_adds_and_depth_count_new_dirty_items_only() -> None:
     q.add("a")
     q.add("a")  # merged: not counted
     q.add("b")
-    assert m["adds"].value == 2 and m["depth"].value == 2
+    assert m["adds"].value == 2
+    assert m["depth"].value == 2
     q.get()
     assert m["depth"].value == 1
     q.add("a")  # while processing: counted, depth up although not queued yet
-    assert m["adds"].value == 3 and m["depth"].value == 2
+    assert m["adds"].value == 3
+    assert m["depth"].value == 2
     assert len(q) == 1
     q.shut_down()
     q.add("c")  # dropped: not counted
@@ -124,13 +126,15 @@ def test_unfinished_work_gauges_refresh_every_half_second_until_shutdown() -> No
     q.get()  # a starts at t=0
     clock.set_time(0.25)
     q.get()  # b starts at t=0.25
-    assert m["unfinished"].value == 0 and m["longest"].value == 0
+    assert m["unfinished"].value == 0
+    assert m["longest"].value == 0
     clock.set_time(0.5)
     assert m["unfinished"].value == 0.5 + 0.25
     assert m["longest"].value == 0.5
     q.done("a")
     clock.set_time(1.0)
-    assert m["unfinished"].value == 0.75 and m["longest"].value == 0.75
+    assert m["unfinished"].value == 0.75
+    assert m["longest"].value == 0.75
     q.shut_down()
     assert not clock.has_waiters()  # the refresh stops with the queue
     clock.set_time(1.5)

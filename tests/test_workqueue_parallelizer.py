@@ -56,7 +56,8 @@ def test_a_chunk_is_processed_by_one_worker_in_order() -> None:
     for pieces in order.values():
         chunks = [pieces[i : i + 10] for i in range(0, len(pieces), 10)]
         for c in chunks:
-            assert c == list(range(c[0], c[0] + 10)) and c[0] % 10 == 0
+            assert c == list(range(c[0], c[0] + 10))
+            assert c[0] % 10 == 0
 
 
 def test_zero_pieces_returns_at_once() -> None:
@@ -64,9 +65,9 @@ def test_zero_pieces_returns_at_once() -> None:
 
 
 def test_bad_arguments_raise_value_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="parallelize_until: workers must be >= 1, got 0"):
         parallelize_until(0, 10, lambda _: None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="parallelize_until: pieces must be >= 0, got -1"):
         parallelize_until(2, -1, lambda _: None)
 
 

@@ -109,7 +109,8 @@ def test_get_blocks_until_an_item_is_added_from_another_thread() -> None:
     q.add("x")
     t.join()
     assert out == [("x", False)]
-    assert len(q) == 0 and q._processing == {"x"}
+    assert len(q) == 0
+    assert q._processing == {"x"}
 
 
 def test_parked_getters_are_served_oldest_first() -> None:
@@ -122,7 +123,8 @@ def test_parked_getters_are_served_oldest_first() -> None:
     t1.join()
     q.add("second")
     t2.join()
-    assert out1 == [("first", False)] and out2 == [("second", False)]
+    assert out1 == [("first", False)]
+    assert out2 == [("second", False)]
 
 
 def test_done_hands_a_dirty_item_to_a_parked_getter() -> None:
@@ -219,7 +221,8 @@ def test_shut_down_with_drain_waits_for_items_in_processing() -> None:
     t, out = start(q.shut_down_with_drain)
     wait_for(lambda: len(q._drainers) == 1)
     q.done(first)
-    assert len(q._drainers) == 1 and not out  # "bar" is still being processed
+    assert len(q._drainers) == 1
+    assert not out
     q.done(second)
     t.join()
     assert out == [None]

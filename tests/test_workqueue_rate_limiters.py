@@ -212,9 +212,9 @@ def test_bucket_with_zero_rate_allows_only_the_initial_burst() -> None:
 
 
 def test_bucket_rejects_negative_parameters() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="BucketRateLimiter: negative qps or burst"):
         BucketRateLimiter(-1.0, 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="BucketRateLimiter: negative qps or burst"):
         BucketRateLimiter(1.0, -1)
 
 
@@ -313,7 +313,8 @@ def test_available_reads_the_balance_without_taking() -> None:
     lim.when("a")  # reserved ahead: the balance is -1
     assert lim.available() == -1.0
     clock.step(1.0)
-    assert lim.available() == 1.0 and lim.available() == 1.0
+    assert lim.available() == 1.0
+    assert lim.available() == 1.0
     assert BucketRateLimiter(math.inf, 0).available() == math.inf
 
 

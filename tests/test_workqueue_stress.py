@@ -61,7 +61,9 @@ def test_four_workers_process_every_add_and_never_one_item_twice_at_once(keys: i
     assert violations == []
     # Every add was followed by a processing that started after it.
     assert seen == version
-    assert len(q) == 0 and not q._processing and not q._dirty
+    assert len(q) == 0
+    assert not q._processing
+    assert not q._dirty
     assert keys <= sum(processed) <= ADDS
     if keys == ADDS:
         assert sum(processed) == ADDS  # distinct items: each processed exactly once
