@@ -181,4 +181,5 @@ def test_stop_during_the_initial_events_replaces_nothing() -> None:
     stop.close()
     t.join(10)
     assert not t.is_alive()
-    assert store.ops == [] and w.stopped
+    assert store.ops == []
+    assert w.stopped

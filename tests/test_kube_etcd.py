@@ -67,4 +67,5 @@ def test_pages_and_watch_on_etcd(etcd_api) -> None:  # type: ignore[no-untyped-d
     storage.compact(storage.revision())
     with watching(srv, f"{CM}?watch=1&resourceVersion={rv}") as w:
         ev = w.next()
-        assert ev["type"] == "ERROR" and ev["object"]["code"] == 410
+        assert ev["type"] == "ERROR"
+        assert ev["object"]["code"] == 410

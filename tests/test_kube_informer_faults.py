@@ -88,9 +88,11 @@ def test_informer_over_http_converges_exactly_under_injected_faults(
             slow.converge_to(want, timeout=60)
             cache = {View.key(o): o for o in inf.get_store().list()}
             assert cache == want
-            assert lw.faults["list"] > 0 and lw.faults["watch"] > 0
+            assert lw.faults["list"] > 0
+            assert lw.faults["watch"] > 0
         finally:
             stop.close()
             runner.join(10)
             client.close()
-        assert not runner.is_alive() and inf.is_stopped()
+        assert not runner.is_alive()
+        assert inf.is_stopped()

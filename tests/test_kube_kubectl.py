@@ -53,7 +53,8 @@ def test_kubectl_create_f_then_get(kube: tuple[APIServer, Kubectl]) -> None:
     path = k.manifest("cm.json", cm("one", a="1"))
     assert "configmap/one created" in k("create", "-f", path).stdout
     got = k.json("get", "configmap", "one")
-    assert got["data"] == {"a": "1"} and got["metadata"]["uid"]
+    assert got["data"] == {"a": "1"}
+    assert got["metadata"]["uid"]
     assert "one" in k("get", "configmaps").stdout
     assert "AlreadyExists" in k("create", "-f", path, check=False).stderr
     assert "NotFound" in k("get", "cm", "nope", check=False).stderr
@@ -143,7 +144,8 @@ def test_kubectl_get_watch_json_sees_changes_as_they_happen(
         assert objects.get(timeout=30)["metadata"]["name"] == "first"
         call(srv, "POST", CM, cm("second", v="1"))
         got = objects.get(timeout=30)
-        assert got["metadata"]["name"] == "second" and got["data"] == {"v": "1"}
+        assert got["metadata"]["name"] == "second"
+        assert got["data"] == {"v": "1"}
         call(srv, "PATCH", CM + "/second", {"data": {"v": "2"}}, "application/merge-patch+json")
         assert objects.get(timeout=30)["data"] == {"v": "2"}
         call(srv, "DELETE", CM + "/first")
@@ -152,7 +154,8 @@ def test_kubectl_get_watch_json_sees_changes_as_they_happen(
         proc.terminate()
         proc.wait(30)
         reader.join(30)
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         proc.stdout.close()
         proc.stderr.close()
 

@@ -134,7 +134,8 @@ def test_stop_from_another_thread_ends_a_blocked_iteration(api) -> None:
     it.start()
     w.stop()
     it.join(10)
-    assert not it.is_alive() and out == []
+    assert not it.is_alive()
+    assert out == []
     w.stop()  # idempotent
 
 
@@ -177,11 +178,11 @@ def test_a_server_without_watch_list_raises_watch_list_unsupported() -> None:
 
 def test_bad_arguments_are_refused(api) -> None:
     _, _, client = api
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="page_size"):
         KubeListWatch(client, "v1/configmaps", page_size=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cluster-scoped"):
         KubeListWatch(client, "v1/namespaces", namespace="x")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid resource"):
         KubeListWatch(client, "configmaps")
 
 

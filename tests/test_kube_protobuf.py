@@ -62,7 +62,8 @@ def test_a_secret_decodes_with_base64_data() -> None:
     raw = field(1, field(1, b"s")) + entry(2, "pw", b"hunter2") + field(3, b"Opaque")
     obj = decode_object(envelope("v1", "Secret", raw))
     assert obj["data"] == {"pw": base64.b64encode(b"hunter2").decode()}
-    assert obj["type"] == "Opaque" and obj["metadata"] == {"name": "s"}
+    assert obj["type"] == "Opaque"
+    assert obj["metadata"] == {"name": "s"}
 
 
 @pytest.mark.parametrize(

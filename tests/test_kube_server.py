@@ -20,11 +20,16 @@ WATCH_LIST = "sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
 def test_discovery_lists_core_and_group_resources() -> None:
     with server() as srv:
         code, api, _ = call(srv, "GET", "/api")
-        assert code == 200 and api["kind"] == "APIVersions" and api["versions"] == ["v1"]
+        assert code == 200
+        assert api["kind"] == "APIVersions"
+        assert api["versions"] == ["v1"]
         _, v1, _ = call(srv, "GET", "/api/v1")
         (res,) = v1["resources"]
-        assert res["name"] == "configmaps" and res["kind"] == "ConfigMap" and res["namespaced"]
-        assert "watch" in res["verbs"] and res["shortNames"] == ["cm"]
+        assert res["name"] == "configmaps"
+        assert res["kind"] == "ConfigMap"
+        assert res["namespaced"]
+        assert "watch" in res["verbs"]
+        assert res["shortNames"] == ["cm"]
         _, groups, _ = call(srv, "GET", "/apis")
         assert [g["name"] for g in groups["groups"]] == ["example.com"]
         assert groups["groups"][0]["preferredVersion"]["groupVersion"] == "example.com/v1"
@@ -40,10 +45,11 @@ def test_resource_parsing_derives_kind_scope_and_storage_keys() -> None:
     assert (r.kind, r.namespaced, r.group_version) == ("Policy", True, "example.com/v1")
     assert r.storage_key("ns", "a") == "/registry/example.com/policies/ns/a"
     ns = Resource.parse("v1/namespaces")
-    assert not ns.namespaced and ns.storage_key(None, "x") == "/registry/namespaces/x"
+    assert not ns.namespaced
+    assert ns.storage_key(None, "x") == "/registry/namespaces/x"
     assert Resource.parse("v1/configmaps").storage_prefix("a") == "/registry/configmaps/a/"
     for bad in ("configmaps", "a/b/c/d", "v1/Config", "Ex.com/v1/w"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="invalid"):
             Resource.parse(bad)
 
 
@@ -63,12 +69,15 @@ def test_create_sets_uid_timestamp_version_namespace_and_type() -> None:
         code, obj, _ = call(srv, "POST", CM, {"metadata": {"name": "a"}, "data": {"k": "v"}})
         assert code == 201
         md = obj["metadata"]
-        assert md["namespace"] == "default" and md["uid"] and md["creationTimestamp"]
+        assert md["namespace"] == "default"
+        assert md["uid"]
+        assert md["creationTimestamp"]
         assert md["resourceVersion"] == str(st.revision())
         assert (obj["kind"], obj["apiVersion"]) == ("ConfigMap", "v1")
         assert st.get("/registry/configmaps/default/a")["data"] == {"k": "v"}
         code, got, _ = call(srv, "GET", CM + "/a")
-        assert code == 200 and got == obj
+        assert code == 200
+        assert got == obj
 
 
 def test_create_twice_is_409_already_exists() -> None:
@@ -76,7 +85,8 @@ def test_create_twice_is_409_already_exists() -> None:
         call(srv, "POST", CM, cm("a"))
         code, status, _ = call(srv, "POST", CM, cm("a"))
         assert code == 409
-        assert status["kind"] == "Status" and status["reason"] == "AlreadyExists"
+        assert status["kind"] == "Status"
+        assert status["reason"] == "AlreadyExists"
         assert status["details"] == {"name": "a", "group": "", "kind": "configmaps"}
 
 
@@ -87,7 +97,8 @@ def test_generate_name_appends_five_characters() -> None:
             code, obj, _ = call(srv, "POST", WIDGETS, {"metadata": {"generateName": "w-"}})
             assert code == 201
             name = obj["metadata"]["name"]
-            assert name.startswith("w-") and len(name) == 7
+            assert name.startswith("w-")
+            assert len(name) == 7
             names.add(name)
         assert len(names) == 5
 
@@ -105,7 +116,8 @@ def test_generate_name_appends_five_characters() -> None:
 def test_invalid_objects_are_422_with_the_field(body: dict, field: str) -> None:
     with server() as srv:
         code, status, _ = call(srv, "POST", CM, body)
-        assert code == 422 and status["reason"] == "Invalid"
+        assert code == 422
+        assert status["reason"] == "Invalid"
         assert field in [c["field"] for c in status["details"]["causes"]]
         assert call(srv, "GET", CM)[1]["items"] == []
 
@@ -119,13 +131,15 @@ def test_create_refuses_resource_version_wrong_namespace_and_kind() -> None:
         assert call(srv, "POST", CM, {"kind": "Widget", "metadata": {"name": "a"}})[0] == 400
         assert call(srv, "POST", CM, [1, 2])[0] == 400
         code, status, _ = call(srv, "POST", CM, b"x", content_type="application/yaml")
-        assert code == 415 and status["reason"] == "UnsupportedMediaType"
+        assert code == 415
+        assert status["reason"] == "UnsupportedMediaType"
 
 
 def test_get_of_a_missing_object_is_404_status() -> None:
     with server() as srv:
         code, status, _ = call(srv, "GET", CM + "/nope")
-        assert code == 404 and status["reason"] == "NotFound"
+        assert code == 404
+        assert status["reason"] == "NotFound"
         assert status["message"] == 'configmaps "nope" not found'
         assert status["details"]["name"] == "nope"
 
@@ -139,14 +153,17 @@ def test_put_with_stale_version_is_409_conflict_and_without_is_unconditional() -
         stale = json.loads(json.dumps(a))
         a["data"] = {"k": "2"}
         code, a2, _ = call(srv, "PUT", CM + "/a", a)
-        assert code == 200 and a2["data"] == {"k": "2"}
+        assert code == 200
+        assert a2["data"] == {"k": "2"}
         assert int(a2["metadata"]["resourceVersion"]) > int(a["metadata"]["resourceVersion"])
         assert a2["metadata"]["uid"] == a["metadata"]["uid"]
         code, status, _ = call(srv, "PUT", CM + "/a", stale)
-        assert code == 409 and status["reason"] == "Conflict"
+        assert code == 409
+        assert status["reason"] == "Conflict"
         unconditional = cm("a", k="3")
         code, a3, _ = call(srv, "PUT", CM + "/a", unconditional)
-        assert code == 200 and a3["data"] == {"k": "3"}
+        assert code == 200
+        assert a3["data"] == {"k": "3"}
         assert a3["metadata"]["creationTimestamp"] == a["metadata"]["creationTimestamp"]
         assert call(srv, "PUT", CM + "/b", cm("a"))[0] == 400
         assert call(srv, "PUT", CM + "/b", cm("b"))[0] == 404
@@ -157,17 +174,20 @@ def test_merge_strategic_and_json_patches() -> None:
         call(srv, "POST", CM, cm("a", x="1", y="2"))
         merge = "application/merge-patch+json"
         code, obj, _ = call(srv, "PATCH", CM + "/a", {"data": {"x": None, "z": "3"}}, merge)
-        assert code == 200 and obj["data"] == {"y": "2", "z": "3"}
+        assert code == 200
+        assert obj["data"] == {"y": "2", "z": "3"}
         smp = "application/strategic-merge-patch+json"
         body = {"data": {"$patch": "replace", "only": "1"}, "$setElementOrder/x": []}
         code, obj, _ = call(srv, "PATCH", CM + "/a", body, smp)
-        assert code == 200 and obj["data"] == {"only": "1"}
+        assert code == 200
+        assert obj["data"] == {"only": "1"}
         ops = [
             {"op": "add", "path": "/data/n", "value": "v"},
             {"op": "remove", "path": "/data/only"},
         ]
         code, obj, _ = call(srv, "PATCH", CM + "/a", ops, "application/json-patch+json")
-        assert code == 200 and obj["data"] == {"n": "v"}
+        assert code == 200
+        assert obj["data"] == {"n": "v"}
         bad = [{"op": "remove", "path": "/data/missing"}]
         assert call(srv, "PATCH", CM + "/a", bad, "application/json-patch+json")[0] == 422
         assert call(srv, "PATCH", CM + "/a", {}, "application/apply-patch+yaml")[0] == 415
@@ -185,7 +205,8 @@ def test_a_patch_that_changes_nothing_writes_nothing() -> None:
         code, _, _ = call(
             srv, "PATCH", CM + "/a", {"data": {"x": "1"}}, "application/merge-patch+json"
         )
-        assert code == 200 and st.revision() == rev
+        assert code == 200
+        assert st.revision() == rev
 
 
 # --------------------------------------------------------------------------- delete
@@ -196,12 +217,14 @@ def test_delete_returns_success_status_then_404_and_honours_preconditions() -> N
         _, a, _ = call(srv, "POST", CM, cm("a"))
         pre = {"preconditions": {"resourceVersion": "999"}}
         code, status, _ = call(srv, "DELETE", CM + "/a", pre)
-        assert code == 409 and status["reason"] == "Conflict"
+        assert code == 409
+        assert status["reason"] == "Conflict"
         assert call(srv, "DELETE", CM + "/a", {"preconditions": {"uid": "x"}})[0] == 409
         code, status, _ = call(
             srv, "DELETE", CM + "/a", {"preconditions": {"uid": a["metadata"]["uid"]}}
         )
-        assert code == 200 and status["status"] == "Success"
+        assert code == 200
+        assert status["status"] == "Success"
         assert status["details"]["uid"] == a["metadata"]["uid"]
         assert call(srv, "DELETE", CM + "/a")[0] == 404
 
@@ -228,7 +251,8 @@ def test_lists_are_per_namespace_or_across_namespaces() -> None:
         call(srv, "POST", "/api/v1/namespaces/def/configmaps", cm("b"))
         assert _names(call(srv, "GET", CM)[1]) == ["a"]
         _, lst, _ = call(srv, "GET", "/api/v1/configmaps")
-        assert lst["kind"] == "ConfigMapList" and sorted(_names(lst)) == ["a", "b"]
+        assert lst["kind"] == "ConfigMapList"
+        assert sorted(_names(lst)) == ["a", "b"]
         assert lst["metadata"]["resourceVersion"]
 
 
@@ -308,7 +332,8 @@ def test_a_continue_token_past_its_snapshot_is_410() -> None:
         _, first, _ = call(srv, "GET", CM + "?limit=2")
         call(srv, "GET", CM + "?limit=2")  # evicts the first list's snapshot
         code, status, _ = call(srv, "GET", f"{CM}?limit=2&continue={first['metadata']['continue']}")
-        assert code == 410 and status["reason"] == "Expired"
+        assert code == 410
+        assert status["reason"] == "Expired"
 
 
 def test_list_resource_version_rules() -> None:
@@ -318,17 +343,20 @@ def test_list_resource_version_rules() -> None:
             call(srv, "POST", CM, cm(f"c{i}"))
         rev = st.revision()
         code, status, headers = call(srv, "GET", f"{CM}?resourceVersion={rev + 10}")
-        assert code == 504 and status["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+        assert code == 504
+        assert status["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
         assert headers["Retry-After"] == "1"
         assert _names(call(srv, "GET", f"{CM}?resourceVersion={rev}")[1]) == ["c0", "c1", "c2"]
         exact = f"{CM}?resourceVersion={rev - 1}&resourceVersionMatch=Exact"
         assert call(srv, "GET", exact)[0] == 410
         st.compact(rev)
         code, status, _ = call(srv, "GET", f"{CM}?resourceVersion={rev - 1}")
-        assert code == 410 and status["reason"] == "Expired"
+        assert code == 410
+        assert status["reason"] == "Expired"
         # "0" is served as from a cache: the limit is ignored
         _, lst, _ = call(srv, "GET", f"{CM}?resourceVersion=0&limit=1")
-        assert len(lst["items"]) == 3 and "continue" not in lst["metadata"]
+        assert len(lst["items"]) == 3
+        assert "continue" not in lst["metadata"]
         assert call(srv, "GET", f"{CM}?resourceVersionMatch=NotOlderThan")[0] == 422
 
 
@@ -351,7 +379,8 @@ def test_watch_streams_added_modified_deleted_as_lines() -> None:
             ("DELETED", "b"),
         ]
         rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in evs]
-        assert rvs == sorted(rvs) and rvs[0] > int(rv)
+        assert rvs == sorted(rvs)
+        assert rvs[0] > int(rv)
 
 
 def test_watch_without_version_starts_with_the_current_state() -> None:
@@ -385,7 +414,8 @@ def test_watch_from_a_compacted_version_is_an_error_event_410() -> None:
             assert w.status == 200
             ev = w.next()
             assert ev["type"] == "ERROR"
-            assert ev["object"]["code"] == 410 and ev["object"]["reason"] == "Expired"
+            assert ev["object"]["code"] == 410
+            assert ev["object"]["reason"] == "Expired"
             assert w.next() is None
 
 
@@ -412,7 +442,8 @@ def test_a_running_watch_that_expires_ends_with_an_error_event_410() -> None:
             sw.abort(ResourceExpired("compacted"))
             ev = w.next()
             assert ev["type"] == "ERROR"
-            assert ev["object"]["code"] == 410 and ev["object"]["reason"] == "Expired"
+            assert ev["object"]["code"] == 410
+            assert ev["object"]["reason"] == "Expired"
             assert w.next() is None
 
 
@@ -449,7 +480,8 @@ def test_send_initial_events_validation_and_a_server_without_watch_list() -> Non
     with server(watch_list=False) as srv:
         ok = f"{CM}?watch=1&{WATCH_LIST}&allowWatchBookmarks=1"
         code, status, _ = call(srv, "GET", ok)
-        assert code == 422 and "WatchList" in status["message"]
+        assert code == 422
+        assert "WatchList" in status["message"]
 
 
 def test_timeout_seconds_ends_the_watch_cleanly() -> None:
@@ -502,4 +534,5 @@ def test_kubeconfig_points_at_the_server_and_is_removed_on_stop(tmp_path) -> Non
         assert cfg["current-context"] == "goprims"
         explicit = srv.kubeconfig(tmp_path / "kc")
         assert os.path.exists(explicit)
-    assert not os.path.exists(path) and os.path.exists(explicit)
+    assert not os.path.exists(path)
+    assert os.path.exists(explicit)
