@@ -141,3 +141,35 @@ def trio_thread() -> Iterator[TrioThread]:
         yield run
     finally:
         run.close()
+
+
+class HandTimeouts:
+    """Thread waits that time out when the test says so, not when wall time runs out.
+
+    Installs, in place of ``goprims.sync.ThreadWaiter``, a waiter whose timed waits stay parked
+    (queued, as a real one) until :meth:`expire` is called, then time out at once through the real
+    ``ThreadWaiter.wait`` path (claim itself, withdraw under the primitive's lock). A timeout race
+    is then ordered by the test instead of by a long timeout and luck. Waits without a timeout
+    are untouched.
+    """
+
+    def __init__(self, monkeypatch: Any) -> None:
+        import goprims.sync
+        from goprims._waiter import ThreadWaiter
+
+        expire = self._expire = threading.Event()
+
+        class HandTimedWaiter(ThreadWaiter):
+            __slots__ = ()
+
+            def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
+                if timeout is None:
+                    return super().wait(None, withdraw)
+                expire.wait(60)  # parked until the test times it out (60 s: a hang guard only)
+                return super().wait(0, withdraw)
+
+        monkeypatch.setattr(goprims.sync, "ThreadWaiter", HandTimedWaiter)
+
+    def expire(self) -> None:
+        """Every timed wait parked now or later times out at once."""
+        self._expire.set()

@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 import trio
 import trio.testing
-from sync_support import asyncio_thread, start_thread, trio_thread, wait_until
+from sync_support import HandTimeouts, asyncio_thread, start_thread, trio_thread, wait_until
 
 import goprims
 from goprims.sync import Barrier, BrokenBarrierError
@@ -204,15 +204,19 @@ def test_barrier_stress_timeouts_racing_releases_keep_rounds_whole() -> None:
     assert len(passed) > 0
 
 
-def test_barrier_waiter_whose_timeout_races_the_release_passes_with_its_index() -> None:
+def test_barrier_waiter_whose_timeout_races_the_release_passes_with_its_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """White-box: the waiter's timeout fires (it claims itself) but the round completes before
     its withdrawal gets the lock: it has passed, so it returns its index, not TimeoutError."""
+    timeouts = HandTimeouts(monkeypatch)
     b = Barrier(2)
-    a = start_thread(b.wait, 0.5)  # long enough to be seen queued first, even under load
+    a = start_thread(b.wait, 10)  # times out when the test says so
     wait_until(lambda: b.n_waiting == 1)
     (entry,) = b._waiters
     w = entry.waiter
     with b._lock:  # hold the lock: the timed-out waiter cannot withdraw yet
+        timeouts.expire()
         wait_until(w.claimed, what="waiter timed out and claimed itself")
         wake = b._release()  # what the last arriver does under the lock
     assert wake == []  # nobody to wake: the waiter is running its withdrawal

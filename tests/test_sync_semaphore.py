@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-from sync_support import asyncio_thread, start_thread, trio_thread, wait_until
+from sync_support import HandTimeouts, asyncio_thread, start_thread, trio_thread, wait_until
 
 from goprims.sync import Semaphore
 
@@ -115,14 +115,19 @@ def test_semaphore_serves_waiters_in_arrival_order() -> None:
     assert order == list(range(8))
 
 
-def test_semaphore_head_timing_out_lets_the_requests_behind_it_through() -> None:
+def test_semaphore_head_timing_out_lets_the_requests_behind_it_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timeouts = HandTimeouts(monkeypatch)
     s = Semaphore(2)
     s.acquire(2)
-    big = start_thread(s.acquire, 2, 1.0)  # long enough for small to queue behind it
+    big = start_thread(s.acquire, 2, 10)  # times out when the test says so
     wait_until(lambda: _queued(s) == 1)
     small = start_thread(s.acquire, 1)
     wait_until(lambda: _queued(s) == 2)
     s.release(1)  # the head (2) does not fit; the small one stays queued behind it
+    assert _queued(s) == 2
+    timeouts.expire()
     with pytest.raises(TimeoutError):
         big.result(10)
     small.result(10)  # served as soon as the head withdrew
@@ -130,17 +135,21 @@ def test_semaphore_head_timing_out_lets_the_requests_behind_it_through() -> None
     s.release(2)
 
 
-def test_semaphore_withdrawing_head_is_skipped_not_charged() -> None:
+def test_semaphore_withdrawing_head_is_skipped_not_charged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """White-box: a head whose timeout fired but who has not withdrawn yet is skipped by a
     release (no units charged to it) and the next request is served."""
+    timeouts = HandTimeouts(monkeypatch)
     s = Semaphore(1)
     s.acquire()
-    head = start_thread(s.acquire, 1, 1.0)  # long enough for nxt to queue behind it
+    head = start_thread(s.acquire, 1, 10)  # times out when the test says so
     wait_until(lambda: _queued(s) == 1)
     nxt = start_thread(s.acquire, 1)
     wait_until(lambda: _queued(s) == 2)
     w = next(iter(s._waiters)).waiter
-    with s._lock:
+    with s._lock:  # hold the lock: the timed-out head cannot withdraw yet
+        timeouts.expire()
         wait_until(w.claimed, what="head timed out")
         s._cur -= 1  # what release(1) does under the lock ...
         wake = s._grant()  # ... then serve the queue
