@@ -95,6 +95,7 @@ _LAZY: dict[str, str] = {
     # the watch protocol's errors (shared by the cache and storage layers)
     "ResourceExpired": "goprims.watch",
     "TooLargeResourceVersion": "goprims.watch",
+    "WatchListUnsupported": "goprims.watch",
     # the storage layer's public exceptions
     "AlreadyExists": "goprims.storage",
     "AuthenticationFailed": "goprims.storage",
@@ -123,6 +124,10 @@ _LAZY: dict[str, str] = {
     "YAMLSyntaxError": "goprims.framing",
     # the quorum module's public exception
     "InflightsFull": "goprims.quorum",
+    # the Kubernetes wire's public exceptions
+    "APIError": "goprims.kube",
+    "InvalidSelector": "goprims.kube.selectors",
+    "PatchError": "goprims.kube.patch",
 }
 
 # Public submodules reachable as attributes after a bare ``import goprims`` (``goprims.cache.X``).
@@ -136,6 +141,7 @@ _SUBMODULES = frozenset(
         "discovery",
         "framing",
         "konfig",
+        "kube",
         "maps",
         "pool",
         "quorum",
@@ -212,6 +218,9 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.framing import ObjectTooLarge as ObjectTooLarge
     from goprims.framing import YAMLSyntaxError as YAMLSyntaxError
     from goprims.konfig import KonfigValueError as KonfigValueError
+    from goprims.kube import APIError as APIError
+    from goprims.kube.patch import PatchError as PatchError
+    from goprims.kube.selectors import InvalidSelector as InvalidSelector
     from goprims.maps import Map as Map
     from goprims.maps import NestedMap as NestedMap
     from goprims.maps import NotBranch as NotBranch
@@ -248,3 +257,4 @@ if TYPE_CHECKING:  # what mypy and IDEs see; keep in step with _LAZY (a test che
     from goprims.timers import after as after
     from goprims.watch import ResourceExpired as ResourceExpired
     from goprims.watch import TooLargeResourceVersion as TooLargeResourceVersion
+    from goprims.watch import WatchListUnsupported as WatchListUnsupported

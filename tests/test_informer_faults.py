@@ -52,8 +52,11 @@ class FlakyWatch:
 
 
 class FlakyLW:
-    def __init__(self, storage: MemoryStorage, seed: int) -> None:
-        self.inner = list_watch(storage, PREFIX)
+    """Injects list failures and watch expiry into ``inner`` (default: the storage's own
+    list_watch over PREFIX; tests/test_kube_informer_faults.py passes a KubeListWatch)."""
+
+    def __init__(self, storage: MemoryStorage, seed: int, inner: Any = None) -> None:
+        self.inner = inner if inner is not None else list_watch(storage, PREFIX)
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.faults = {"list": 0, "watch": 0}
@@ -135,21 +138,31 @@ MARKER = f"{PREFIX}z/marker"
 
 
 def churn(
-    storage: MemoryStorage, n: int, seed: int, round_done: Callable[[int], None] | None = None
+    storage: MemoryStorage,
+    n: int,
+    seed: int,
+    round_done: Callable[[int], None] | None = None,
+    prefix: str = PREFIX,
+    type_meta: dict[str, str] | None = None,
 ) -> None:
-    """``n`` random creates/updates/deletes over 150 keys, compacting now and then. Every 500
-    changes a marker object is bumped and ``round_done(its revision)`` called, so a test can let
-    the informer catch up (and watch, and fail) between rounds."""
+    """``n`` random creates/updates/deletes over 150 keys under ``prefix``, compacting now and
+    then. Every 500 changes a marker object is bumped and ``round_done(its revision)`` called,
+    so a test can let the informer catch up (and watch, and fail) between rounds. The objects
+    carry ``type_meta`` (e.g. apiVersion and kind, as an API server's objects do)."""
     rng = random.Random(seed)
-    storage.create(MARKER, {"metadata": {"name": "marker", "namespace": "z"}, "spec": {"round": 0}})
+    tm = dict(type_meta or {})
+    marker = f"{prefix}z/marker"
+    storage.create(
+        marker, {**tm, "metadata": {"name": "marker", "namespace": "z"}, "spec": {"round": 0}}
+    )
     names = [f"w{i:03d}" for i in range(150)]
     live: set[str] = set()
     for i in range(n):
         name = rng.choice(names)
         ns = "a" if name < "w075" else "b"
-        k = f"{PREFIX}{ns}/{name}"
+        k = f"{prefix}{ns}/{name}"
         if name not in live:
-            storage.create(k, {"metadata": {"name": name, "namespace": ns}, "spec": {"v": i}})
+            storage.create(k, {**tm, "metadata": {"name": name, "namespace": ns}, "spec": {"v": i}})
             live.add(name)
         elif rng.random() < 0.3:
             storage.delete(k)
@@ -159,13 +172,13 @@ def churn(
         if i % 2500 == 2499:  # genuine compaction: old watch positions really expire
             storage.compact(storage.revision() - 20)
         if i % 500 == 499 and round_done is not None:
-            m = storage.guaranteed_update(MARKER, lambda o, i=i: {**o, "spec": {"round": i}})
+            m = storage.guaranteed_update(marker, lambda o, i=i: {**o, "spec": {"round": i}})
             round_done(int(m["metadata"]["resourceVersion"]))
 
 
-def state_of(storage: MemoryStorage) -> dict[str, Any]:
+def state_of(storage: MemoryStorage, prefix: str = PREFIX) -> dict[str, Any]:
     out = {}
-    for o in storage.list(PREFIX).items:
+    for o in storage.list(prefix).items:
         md = o["metadata"]
         out[f"{md['namespace']}/{md['name']}"] = o
     return out

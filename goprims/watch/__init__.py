@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from goprims.watch.errors import ResourceExpired, TooLargeResourceVersion
+from goprims.watch.errors import ResourceExpired, TooLargeResourceVersion, WatchListUnsupported
 from goprims.watch.interface import (
     EventType,
     ListerWatcher,
@@ -47,6 +47,7 @@ __all__ = [
     "TooLargeResourceVersion",
     "Watch",
     "WatchEvent",
+    "WatchListUnsupported",
 ]
 
 

@@ -9,7 +9,7 @@ apiserver. This module imports nothing of goprims.
 
 from __future__ import annotations
 
-__all__ = ["ResourceExpired", "TooLargeResourceVersion"]
+__all__ = ["ResourceExpired", "TooLargeResourceVersion", "WatchListUnsupported"]
 
 
 class ResourceExpired(Exception):
@@ -48,3 +48,9 @@ class TooLargeResourceVersion(Exception):
         super().__init__(message)
         self.resource_version = resource_version
         self.current = current
+
+
+class WatchListUnsupported(Exception):
+    """The server refuses the watch-list mode (``sendInitialEvents=true``): an API server
+    without the WatchList feature answers the request with 422 Invalid. A ListerWatcher's
+    optional ``watch_list`` raises it; the reflector then falls back to list+watch."""

@@ -1,0 +1,98 @@
+"""The informer fault-injection suite of tests/test_informer_faults.py, through HTTP: a
+SharedIndexInformer over KubeListWatch against the embedded API server on a MemoryStorage.
+Dropped streams (the watch's connection shut down mid-stream), injected list failures and
+expiry, real compaction (410 ERROR events from the server) and relists; the informer's cache
+and each handler's view end equal to the storage."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from goprims.cache import SharedIndexInformer, wait_for_cache_sync
+from goprims.cache.reflector import Backoff
+from goprims.chan import Chan
+from goprims.clock import REAL_CLOCK
+from goprims.kube import APIServer, KubeListWatch
+from goprims.storage import EtcdStorage, MemoryStorage
+from goprims.watch import ResourceExpired
+from tests.test_informer_faults import FlakyLW, FlakyWatch, View, churn, state_of
+
+kubernetes = pytest.importorskip("kubernetes")
+pytest_plugins = ["etcd_server"]
+
+RESOURCE = "example.com/v1/widgets"
+PREFIX = "/registry/example.com/widgets/"
+TYPE_META = {"apiVersion": "example.com/v1", "kind": "Widget"}
+
+
+class FlakyWatchListLW(FlakyLW):
+    """FlakyLW plus the watch-list mode, its watches as flaky as the others."""
+
+    def watch_list(self, resource_version: str) -> Any:
+        with self.lock:
+            fail = self.rng.random() < 0.05
+        if fail:
+            self.faults["watch"] += 1
+            raise ResourceExpired("injected watch-list expiry")
+        return FlakyWatch(self.inner.watch_list(resource_version), self.rng, self.lock)
+
+
+@pytest.fixture(params=["memory", pytest.param("etcd", marks=pytest.mark.etcd)])
+def backend(request: pytest.FixtureRequest) -> Iterator[tuple[Any, int]]:
+    """(the storage, how many changes to churn): etcd writes are round trips, so fewer."""
+    if request.param == "memory":
+        yield MemoryStorage(), 10_000
+        return
+    cluster = request.getfixturevalue("etcd_server")
+    storage = EtcdStorage(cluster.endpoints, f"/kube-informer/{uuid.uuid4().hex}/")
+    try:
+        yield storage, 2_000
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize("watch_list", [True, False], ids=["watch-list", "list+watch"])
+def test_informer_over_http_converges_exactly_under_injected_faults(
+    backend: tuple[Any, int], watch_list: bool
+) -> None:
+    storage, changes = backend
+    with APIServer(storage, [RESOURCE], watch_list=watch_list) as srv:
+        client = kubernetes.config.new_client_from_config(srv.kubeconfig())
+        inner = KubeListWatch(client, RESOURCE, page_size=40)
+        flaky = FlakyWatchListLW if watch_list else FlakyLW
+        lw = flaky(storage, seed=7, inner=inner)
+        inf = SharedIndexInformer(lw, backoff=Backoff(REAL_CLOCK, initial=0.001, cap=0.01))
+        fast, slow = View(), View(slow=True)
+        inf.add_event_handler(fast)
+        inf.add_event_handler(slow)
+        stop: Chan[None] = Chan()
+        runner = threading.Thread(target=inf.run, args=(stop,))
+        runner.start()
+        try:
+            writer = threading.Thread(
+                target=churn,
+                args=(storage, changes, 11, lambda rv: fast.reach_marker(rv, 30)),
+                kwargs={"prefix": PREFIX, "type_meta": TYPE_META},
+            )
+            writer.start()
+            writer.join(120)
+            assert not writer.is_alive()
+            assert wait_for_cache_sync(stop, inf.synced(), timeout=60)
+            want = state_of(storage, PREFIX)
+            fast.converge_to(want, timeout=60)
+            slow.converge_to(want, timeout=60)
+            cache = {View.key(o): o for o in inf.get_store().list()}
+            assert cache == want
+            assert lw.faults["list"] > 0
+            assert lw.faults["watch"] > 0
+        finally:
+            stop.close()
+            runner.join(10)
+            client.close()
+        assert not runner.is_alive()
+        assert inf.is_stopped()
