@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Set
@@ -47,7 +46,7 @@ from goprims._waiter import (
 )
 from goprims.backoff import exponential
 from goprims.chan import Chan, Recv, select
-from goprims.clock import Clock, TimerHandle, resolve
+from goprims.clock import Alarm, Clock, resolve
 from goprims.scheduling.errors import QueueClosed
 from goprims.stop import Stop, stop_chan
 from goprims.workqueue.delay_heap import DelayHeap
@@ -150,50 +149,10 @@ class _Flight:
         self.deleted = False  # deleted while out (and not re-added): drop it when it returns
 
 
-class _Alarm:
-    """One clock callback at a time for the earliest of some times; the owner's lock guards it.
-
-    ``fn(gen)`` runs on the clock; it must take the owner's lock and call :meth:`fired`, which
-    says whether this callback is still the current one (a callback cancelled too late to stop
-    it recognises itself as stale).
-    """
-
-    __slots__ = ("_at", "_clock", "_fn", "_gen", "_handle")
-
-    def __init__(self, clock: Clock, fn: Callable[[int], None]) -> None:
-        self._clock = clock
-        self._fn = fn
-        self._handle: TimerHandle | None = None
-        self._at = math.inf
-        self._gen = 0
-
-    @property
-    def armed(self) -> bool:
-        return self._handle is not None
-
-    def arm(self, at: float) -> None:
-        """Make sure the callback runs no later than ``at``."""
-        if at >= self._at:
-            return
-        self.cancel()
-        gen = self._gen
-        fn = self._fn
-        self._at = at
-        self._handle = self._clock.call_at(at, lambda: fn(gen))
-
-    def fired(self, gen: int) -> bool:
-        if gen != self._gen:
-            return False
-        self._handle = None
-        self._at = math.inf
-        return True
-
-    def cancel(self) -> None:
-        self._gen += 1
-        self._at = math.inf
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+def _arm_no_later(alarm: Alarm, at: float) -> None:
+    """Make sure ``alarm`` fires no later than ``at`` (an earlier pending arming stands)."""
+    if not alarm.pending or alarm.when is None or at < alarm.when:
+        alarm.arm_at(at)
 
 
 def _always(_reasons: Set[Any], _event: Any) -> bool:
@@ -283,8 +242,9 @@ class BackoffPriorityQueue(Generic[T]):
         self._move_cycle = -1  # _cycle at the latest move (upstream moveRequestCycle)
         self._closed = False
         self._running = False
-        self._backoff_alarm = _Alarm(self._clock, self._on_backoff_alarm)
-        self._parked_alarm = _Alarm(self._clock, self._on_parked_alarm)
+        # The clock's one re-armable timer each, guarded by _lock; armed only while run() runs.
+        self._backoff_alarm = Alarm(self._clock, self._on_backoff_alarm, self._lock)
+        self._parked_alarm = Alarm(self._clock, self._on_parked_alarm, self._lock)
         self._closed_ch: Chan[None] = Chan()  # closed by close(): ends run()
 
     # ------------------------------------------------------------------ internal, lock held
@@ -310,12 +270,12 @@ class BackoffPriorityQueue(Generic[T]):
         self._backoff.push(info.key, expiry)
         self._backoff_info[info.key] = info
         if self._running:
-            self._backoff_alarm.arm(expiry)
+            _arm_no_later(self._backoff_alarm, expiry)
 
     def _park(self, info: _Info) -> None:
         self._parked[info.key] = info
-        if self._running and not self._parked_alarm.armed:
-            self._parked_alarm.arm(info.timestamp + self.max_parked)
+        if self._running and not self._parked_alarm.pending:
+            self._parked_alarm.arm_at(info.timestamp + self.max_parked)
 
     def _requeue(self, info: _Info, now: float) -> None:
         """To backoff while ``info`` is still backing off, else to active."""
@@ -657,25 +617,27 @@ class BackoffPriorityQueue(Generic[T]):
 
     # ------------------------------------------------------------------ the clock's flushes
 
-    def _on_backoff_alarm(self, gen: int) -> None:
-        with self._lock:
-            if not self._backoff_alarm.fired(gen) or self._closed or not self._running:
-                return
-            wake = self._flush_backoff_locked()
-            nxt = self._backoff.earliest()
-            if nxt is not None:
-                self._backoff_alarm.arm(nxt)
-        wake_all(wake)
+    def _on_backoff_alarm(self) -> Callable[[], None] | None:
+        """The backoff alarm fired (lock held by the Alarm): flush, re-arm for the next expiry,
+        and wake the poppers that got items once the lock is released."""
+        if self._closed or not self._running:
+            return None
+        wake = self._flush_backoff_locked()
+        nxt = self._backoff.earliest()
+        if nxt is not None:
+            self._backoff_alarm.arm_at(nxt)
+        return (lambda: wake_all(wake)) if wake else None
 
-    def _on_parked_alarm(self, gen: int) -> None:
-        with self._lock:
-            if not self._parked_alarm.fired(gen) or self._closed or not self._running:
-                return
-            wake = self._flush_parked_locked()
-            if self._parked:
-                oldest = next(iter(self._parked.values()))
-                self._parked_alarm.arm(oldest.timestamp + self.max_parked)
-        wake_all(wake)
+    def _on_parked_alarm(self) -> Callable[[], None] | None:
+        """The parked alarm fired (lock held): release items parked longer than max_parked and
+        re-arm for the oldest one left."""
+        if self._closed or not self._running:
+            return None
+        wake = self._flush_parked_locked()
+        if self._parked:
+            oldest = next(iter(self._parked.values()))
+            self._parked_alarm.arm_at(oldest.timestamp + self.max_parked)
+        return (lambda: wake_all(wake)) if wake else None
 
     def run(self, stop: Stop) -> None:
         """Flush on the clock until ``stop`` (a :class:`~goprims.chan.Chan` the caller closes,
@@ -695,17 +657,17 @@ class BackoffPriorityQueue(Generic[T]):
             self._running = True
             nxt = self._backoff.earliest()
             if nxt is not None:
-                self._backoff_alarm.arm(nxt)
+                self._backoff_alarm.arm_at(nxt)
             if self._parked:
                 oldest = next(iter(self._parked.values()))
-                self._parked_alarm.arm(oldest.timestamp + self.max_parked)
+                self._parked_alarm.arm_at(oldest.timestamp + self.max_parked)
         try:
             select(Recv(stop_ch), Recv(self._closed_ch))
         finally:
             with self._lock:
                 self._running = False
-                self._backoff_alarm.cancel()
-                self._parked_alarm.cancel()
+                self._backoff_alarm.stop()
+                self._parked_alarm.stop()
 
     def close(self) -> None:
         """Close the queue (upstream ``Close``): every blocked and later :meth:`pop` raises
@@ -718,8 +680,8 @@ class BackoffPriorityQueue(Generic[T]):
             for e in self._poppers.claim_all():
                 e.waiter.ok = False
                 wake.append(e)
-            self._backoff_alarm.cancel()
-            self._parked_alarm.cancel()
+            self._backoff_alarm.stop()
+            self._parked_alarm.stop()
         self._closed_ch.close()
         wake_all(wake)
 
