@@ -203,7 +203,7 @@ def test_aggregator_stopped_is_exported_from_goprims() -> None:
 # ----------------------------------------------------------------------- coalescing, throttle
 
 
-def test_100_rapid_updates_within_one_interval_give_one_snapshot_with_the_final_state(
+def test_100_rapid_updates_within_one_interval_give_at_most_two_snapshots_with_the_final_state(
     agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
 ) -> None:
     p = Manual()
@@ -211,17 +211,22 @@ def test_100_rapid_updates_within_one_interval_give_one_snapshot_with_the_final_
     agg.start()
     out = p.out()
     rx = Receiver(agg)
+    final = {"g": ({"__instance__": "99"},)}
     for i in range(100):
         out.send([g("g", str(i))], timeout=10)
     send(out, [])  # all applied
     snap = tick(clock, parked, rx)
-    assert targets(snap, "job") == {"g": ({"__instance__": "99"},)}
-    for _ in range(3):  # nothing new: no more snapshots
+    assert targets(snap, "job") == final
+    # The trailing no-op send is received before the updater pulls the trigger for it, so that
+    # pull may land after the tick's snapshot: at most one more snapshot, with the same state.
+    for _ in range(3):
         clock.step(1.0)
-    assert rx.snapshots() == []
-    assert agg.sent == 1
     agg.stop()
     rx.join()
+    later = rx.snapshots()
+    assert len(later) <= 1
+    assert all(targets(s, "job") == final for s in later)
+    assert agg.sent == 1 + len(later)
 
 
 def test_100_updates_racing_the_tick_give_at_most_two_snapshots_and_the_last_is_final(
