@@ -476,10 +476,15 @@ def test_a_provider_still_sending_after_cancellation_gets_chan_closed_not_a_hang
     agg = CoalescingAggregator(1.0, clock=clock)
     result: Chan[BaseException | None] = Chan(1)
     started = threading.Event()
+    stopped = threading.Event()
 
     def stubborn(ctx: Context, out: Chan[list[Group]]) -> None:
         started.set()
         ctx.done().recv_ok()
+        # Send only once stop() has returned: sending while the updater is still in its select
+        # on (done, out) lets Go's random choice take the late value (harmless, but not what
+        # this test pins, and it made the test depend on thread timing).
+        assert stopped.wait(10)
         try:
             out.send([g("late", "1")], timeout=10)
         except BaseException as exc:
@@ -491,6 +496,7 @@ def test_a_provider_still_sending_after_cancellation_gets_chan_closed_not_a_hang
     agg.start()
     assert started.wait(10)
     agg.stop()
+    stopped.set()
     assert isinstance(result.recv(timeout=10), ChanClosed)
 
 
