@@ -709,3 +709,18 @@ def test_updating_an_active_item_does_not_reorder_the_heap_under_the_others(mode
     q.add(Job("b", 1))
     q.add(Job("c", 0))
     assert names(q, 3) == ["b", "a", "c"]
+
+
+@pytest.mark.parametrize("mode", ["less", "sort_key"])
+def test_adding_an_active_item_again_with_a_higher_priority_moves_it_up(mode: str) -> None:
+    """Upstream PriorityQueue.Add of a pod already in activeQ updates it in place (re-sorted).
+    The state machine's repro: a(0), b(0), b(0), b(1) must pop b first."""
+    if mode == "less":
+        q = new_queue()
+    else:
+        q = BackoffPriorityQueue(job_key, None, sort_key=lambda j: -j.prio, clock=FakeClock())
+    q.add(Job("a", 0))
+    q.add(Job("b", 0))
+    q.add(Job("b", 0))
+    q.add(Job("b", 1))
+    assert names(q, 2) == ["b", "a"]
