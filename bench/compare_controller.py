@@ -165,7 +165,7 @@ def goprims_timed_queue(n: int = 20_000) -> float:
     q: RateLimitedTimedQueue[int] = RateLimitedTimedQueue(math.inf, clock=clock)
     seen = 0
 
-    def fn(tv: TimedValue[int]) -> tuple[bool, float]:
+    def fn(tv: TimedValue) -> tuple[bool, float]:
         nonlocal seen
         seen += 1
         return True, 0.0

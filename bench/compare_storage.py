@@ -111,7 +111,7 @@ def contended_guaranteed_updates(threads: int, per_thread: int) -> float:
 
 def _rate(items: int, fn: Any, *args: Any, reps: int = 5) -> float:
     fn(*args)  # warm-up
-    return items / statistics.median(fn(*args) for _ in range(reps))
+    return float(items / statistics.median(fn(*args) for _ in range(reps)))
 
 
 def figures() -> dict[str, float]:

@@ -387,8 +387,8 @@ def render(
             w("")
             w("| figure | value |")
             w("|---|---:|")
-            for k, v in f.items():
-                w(f"| {_md(k)} | {_fmt_num(v)} |")
+            for name, value in f.items():
+                w(f"| {_md(name)} | {_fmt_num(value)} |")
             w("")
     if errors:
         w("## Failures in this run")

@@ -154,8 +154,8 @@ def capacity_sweep(reps: int = 3) -> Sweep:
             sw,
             cap,
             n,
-            lambda cap=cap: chan_transfer(cap, 1, n),
-            lambda cap=cap: queue_transfer(cap, 1, n),
+            lambda cap=cap: chan_transfer(cap, 1, n),  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
+            lambda cap=cap: queue_transfer(cap, 1, n),  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
             reps,
         )
     return sw
@@ -177,8 +177,8 @@ def producers_sweep(reps: int = 3) -> Sweep:
             sw,
             p,
             n,
-            lambda p=p: chan_transfer(PRODUCER_CAP, p, n),
-            lambda p=p: queue_transfer(PRODUCER_CAP, p, n),
+            lambda p=p: chan_transfer(PRODUCER_CAP, p, n),  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
+            lambda p=p: queue_transfer(PRODUCER_CAP, p, n),  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
             reps,
         )
     return sw
@@ -223,8 +223,8 @@ def executor_throughput(make: Callable[[], Executor], task: Callable[[], object]
     """Submit ``n`` tasks from this thread, then wait for every result; workers started first."""
     ex = make()
     try:
-        for f in [ex.submit(_sleep_1ms) for _ in range(POOL_WORKERS)]:
-            f.result()  # start the workers
+        for warm in [ex.submit(_sleep_1ms) for _ in range(POOL_WORKERS)]:
+            warm.result()  # start the workers
         submit = ex.submit
         t0 = _perf()
         fs = [submit(task) for _ in range(n)]
@@ -257,10 +257,13 @@ def pool_sweep(reps: int = 3) -> Sweep:
             sw,
             label,
             n,
-            lambda task=task, n=n: executor_throughput(
+            # mypy cannot infer a lambda with a default argument
+            lambda task=task, n=n: executor_throughput(  # type: ignore[misc]
                 lambda: Pool(w, name="bench-sweep"), task, n
             ),
-            lambda task=task, n=n: executor_throughput(lambda: ThreadPoolExecutor(w), task, n),
+            lambda task=task, n=n: executor_throughput(  # type: ignore[misc]
+                lambda: ThreadPoolExecutor(w), task, n
+            ),
             reps,
         )
     return sw

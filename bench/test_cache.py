@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bench import compare_cache as cc
+from goprims.cache import NAMESPACE_INDEX
 
 N = 20_000
 
@@ -48,7 +49,7 @@ def test_by_index_answers_like_the_linear_scan() -> None:
     ix.replace(objs)
     for ns in ("ns-0", "ns-57", "ns-none"):
         scan = [o for o in objs if o["metadata"].get("namespace") == ns]
-        assert sorted(map(id, ix.by_index(cc.NAMESPACE_INDEX, ns))) == sorted(map(id, scan))
+        assert sorted(map(id, ix.by_index(NAMESPACE_INDEX, ns))) == sorted(map(id, scan))
 
 
 def test_update_workload_moves_half_of_the_objects_between_apps() -> None:

@@ -84,7 +84,8 @@ class WatchReader:
 
     def close(self) -> None:
         try:
-            self.conn.sock and self.conn.sock.shutdown(2)  # type: ignore[func-returns-value]
+            if self.conn.sock:
+                self.conn.sock.shutdown(2)
         except OSError:
             pass
         self.conn.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Any
 
 import pytest
 
@@ -89,7 +90,7 @@ def test_backoff_without_reset_after_resets_only_when_told() -> None:
         {"initial": math.nan},
     ],
 )
-def test_backoff_rejects_bad_settings(kwargs: dict[str, float]) -> None:
+def test_backoff_rejects_bad_settings(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be >="):
         Backoff(FakeClock(), **kwargs)
 
@@ -138,7 +139,8 @@ def test_the_reflector_and_the_informer_use_the_one_backoff() -> None:
     import goprims.cache.shared_informer
 
     assert goprims.cache.reflector.Backoff is Backoff
-    assert goprims.cache.shared_informer.Backoff is Backoff
+    # The module imports the name for its own use, not as an export: the test looks inside.
+    assert goprims.cache.shared_informer.Backoff is Backoff  # type: ignore[attr-defined]
 
 
 def test_a_zero_backoff_does_not_wait_for_the_clock() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -56,7 +56,7 @@ class Interrupt(BaseException):
 
 
 @pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ParkSpy]:
+def spy(monkeypatch: pytest.MonkeyPatch) -> ParkSpy:
     s = ParkSpy()
 
     class SpyThreadWaiter(ThreadWaiter):

@@ -84,6 +84,7 @@ def test_asyncio_receivers_cancelled_at_random_lose_and_duplicate_nothing(cap: i
                 continue
             if not ok:
                 return
+            assert v is not None
             got.append(v)
 
     async def main() -> tuple[list[int], Counter[str]]:
@@ -217,6 +218,7 @@ def test_asyncio_sender_and_trio_receivers_both_cancelled_at_random() -> None:
                     continue
                 if not ok:
                     return
+                assert v is not None
                 got.append(v)
 
         async with trio.open_nursery() as nursery:

@@ -17,7 +17,9 @@ PROD = {"type": "production"}
 TEST = {"type": "testing"}
 
 
-def owner(uid: str = OWNER_UID, *, deleting: bool = False, namespace: str = "default") -> dict:
+def owner(
+    uid: str = OWNER_UID, *, deleting: bool = False, namespace: str = "default"
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": f"rs-{uid}", "namespace": namespace, "uid": uid}
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
@@ -27,11 +29,11 @@ def owner(uid: str = OWNER_UID, *, deleting: bool = False, namespace: str = "def
 def pod(
     name: str,
     labels: dict[str, str],
-    owned_by: dict | None = None,
+    owned_by: dict[str, Any] | None = None,
     *,
     deleting: bool = False,
     namespace: str = "default",
-) -> dict:
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels)}
     if owned_by is not None:
         meta["ownerReferences"] = [owner_reference(owned_by, kind="Fake", api_version="apps/v1")]
@@ -51,12 +53,12 @@ class Recorder:
         self.adopt_error = adopt_error
         self.release_error = release_error
 
-    def adopt(self, obj: dict) -> None:
+    def adopt(self, obj: dict[str, Any]) -> None:
         self.adopted.append(obj["metadata"]["name"])
         if self.adopt_error is not None:
             raise self.adopt_error
 
-    def release(self, obj: dict) -> None:
+    def release(self, obj: dict[str, Any]) -> None:
         self.released.append(obj["metadata"]["name"])
         if self.release_error is not None:
             raise self.release_error
@@ -66,7 +68,7 @@ def selects(labels: dict[str, str]) -> Any:
     return lambda obj: all(obj["metadata"].get("labels", {}).get(k) == v for k, v in labels.items())
 
 
-def names(objs: list[dict]) -> list[str]:
+def names(objs: list[dict[str, Any]]) -> list[str]:
     return [o["metadata"]["name"] for o in objs]
 
 
@@ -111,7 +113,7 @@ BRANCHES = {
     ids=list(BRANCHES),
 )
 def test_claim_branches(
-    owner_obj: dict, obj: dict, claimed: bool, adopted: bool, released: bool
+    owner_obj: dict[str, Any], obj: dict[str, Any], claimed: bool, adopted: bool, released: bool
 ) -> None:
     rec = Recorder()
     m = RefManager(owner_obj, selects(PROD), rec.adopt, rec.release)
@@ -127,7 +129,9 @@ def test_claim_branches(
     [(pod("p", PROD), "adopt"), (pod("p", TEST, OURS), "release")],
     ids=["adopt", "release"],
 )
-def test_not_found_from_adopt_or_release_is_not_claimed_nor_an_error(obj: dict, which: str) -> None:
+def test_not_found_from_adopt_or_release_is_not_claimed_nor_an_error(
+    obj: dict[str, Any], which: str
+) -> None:
     rec = Recorder(adopt_error=NotFound("gone"), release_error=NotFound("gone"))
     got, errors = RefManager(OURS, selects(PROD), rec.adopt, rec.release).claim([obj])
     assert got == []
@@ -140,7 +144,9 @@ def test_not_found_from_adopt_or_release_is_not_claimed_nor_an_error(obj: dict, 
     [(pod("p", PROD), "adopt"), (pod("p", TEST, OURS), "release")],
     ids=["adopt", "release"],
 )
-def test_other_errors_are_collected_and_the_rest_still_claimed(obj: dict, which: str) -> None:
+def test_other_errors_are_collected_and_the_rest_still_claimed(
+    obj: dict[str, Any], which: str
+) -> None:
     boom = RuntimeError(f"{which} conflict")
     rec = Recorder(adopt_error=boom, release_error=boom)
     kept = pod("kept", PROD, OURS)
@@ -236,7 +242,7 @@ def test_can_adopt_runs_once_under_concurrent_claims() -> None:
     rec_lock = threading.Lock()
     adopted: list[str] = []
 
-    def adopt(obj: dict) -> None:
+    def adopt(obj: dict[str, Any]) -> None:
         with rec_lock:
             adopted.append(obj["metadata"]["name"])
 

@@ -44,7 +44,9 @@ class Recorder:
         (100, 10, [10, 20, 40, 30]),
     ],
 )
-def test_batch_sizes_double_from_the_initial_size(count: int, initial: int, sizes: list) -> None:
+def test_batch_sizes_double_from_the_initial_size(
+    count: int, initial: int, sizes: list[int]
+) -> None:
     assert list(batch_sizes(count, initial)) == sizes
     assert sum(sizes) == count
 

@@ -30,7 +30,7 @@ def fill(q: RateLimitedTimedQueue[str], clock: FakeClock | None = None) -> None:
 def drain_all(q: RateLimitedTimedQueue[str]) -> list[str]:
     seen: list[str] = []
 
-    def fn(tv: TimedValue[str]) -> tuple[bool, float]:
+    def fn(tv: TimedValue) -> tuple[bool, float]:
         seen.append(tv.value)
         return True, 0.0
 
@@ -75,9 +75,9 @@ def test_values_are_processed_in_process_at_order() -> None:
     q.add("late")
     clock.step(1.0)
     q.add("later")
-    seen: list[TimedValue[str]] = []
+    seen: list[TimedValue] = []
 
-    def fn(tv: TimedValue[str]) -> tuple[bool, float]:
+    def fn(tv: TimedValue) -> tuple[bool, float]:
         seen.append(tv)
         return True, 0.0
 
@@ -97,7 +97,7 @@ def test_a_failed_value_is_retried_after_its_wait_and_not_before() -> None:
     order: list[str] = []
     failed_once = False
 
-    def fn(tv: TimedValue[str]) -> tuple[bool, float]:
+    def fn(tv: TimedValue) -> tuple[bool, float]:
         nonlocal failed_once
         if tv.value == "second" and not failed_once:
             failed_once = True
@@ -124,7 +124,7 @@ def test_a_failed_value_with_no_wait_is_not_retried_in_the_same_pass() -> None:
     q.add("x")
     calls = 0
 
-    def fn(tv: TimedValue[str]) -> tuple[bool, float]:
+    def fn(tv: TimedValue) -> tuple[bool, float]:
         nonlocal calls
         calls += 1
         return False, 0.0
@@ -153,7 +153,7 @@ def test_a_value_removed_while_fn_runs_is_not_rescheduled() -> None:
     t = threading.Thread(target=remover)
     t.start()
 
-    def fn(tv: TimedValue[str]) -> tuple[bool, float]:
+    def fn(tv: TimedValue) -> tuple[bool, float]:
         nonlocal queued
         if tv.value == "second" and not queued:
             queued = True
@@ -221,7 +221,7 @@ def test_a_head_that_is_not_due_costs_no_token() -> None:
     q = queue(0.5, clock)
     q.add("x")
 
-    def fail(tv: TimedValue[str]) -> tuple[bool, float]:
+    def fail(tv: TimedValue) -> tuple[bool, float]:
         return False, 5.0
 
     assert q.try_process(fail) == 1  # takes the one token
@@ -283,7 +283,7 @@ def test_an_exception_from_fn_propagates_and_leaves_the_value_queued() -> None:
     q = queue()
     fill(q)
 
-    def boom(tv: TimedValue[str]) -> tuple[bool, float]:
+    def boom(tv: TimedValue) -> tuple[bool, float]:
         raise RuntimeError("evict failed")
 
     with pytest.raises(RuntimeError, match="evict failed"):
@@ -306,7 +306,7 @@ def test_concurrent_adds_removes_and_passes_process_each_value_at_most_once_per_
     lock = threading.Lock()
     processed: list[str] = []
 
-    def fn(tv: TimedValue[str]) -> tuple[bool, float]:
+    def fn(tv: TimedValue) -> tuple[bool, float]:
         with lock:
             processed.append(tv.value)
         return True, 0.0

@@ -68,7 +68,7 @@ class Receiver:
 
     def snapshots(self) -> list[dict[str, list[Group]]]:
         """Every snapshot received so far (non-blocking)."""
-        out = []
+        out: list[dict[str, list[Group]]] = []
         while True:
             try:
                 v, ok = self.got.recv_ok(timeout=0)
@@ -76,7 +76,8 @@ class Receiver:
                 return out
             if not ok:
                 return out
-            out.append(v)  # type: ignore[arg-type]
+            assert v is not None  # ok: a value that was sent
+            out.append(v)
 
     def join(self) -> None:
         self.thread.join(10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -79,7 +78,7 @@ class Churn:
 
 
 @pytest.fixture
-def cluster(etcd_cluster3: EtcdCluster) -> Iterator[EtcdCluster]:
+def cluster(etcd_cluster3: EtcdCluster) -> EtcdCluster:
     return etcd_cluster3
 
 

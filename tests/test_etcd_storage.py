@@ -70,7 +70,7 @@ def raw_put(cluster: EtcdCluster, key: str, value: bytes) -> None:
 
 
 def next_events(w: Any, n: int) -> list[WatchEvent]:
-    out = []
+    out: list[WatchEvent] = []
     for _ in range(n):
         ev = w.next_event(timeout=WAIT)
         assert ev is not None, f"watch ended after {out}"

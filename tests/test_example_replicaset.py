@@ -104,7 +104,10 @@ def test_converges_under_create_failures_with_no_duplicate_children(seed: int) -
     owners = {p["metadata"]["name"]: controller_of(p) for p in storage.list(rsx.POD_PREFIX).items}
     assert owners["relabelled"] is None
     assert owners["bystander"] is None
-    assert owners["stray-a"]["uid"] == owners["stray-b"]["uid"] == web0["metadata"]["uid"]
+    stray_a, stray_b = owners["stray-a"], owners["stray-b"]
+    assert stray_a is not None
+    assert stray_b is not None
+    assert stray_a["uid"] == stray_b["uid"] == web0["metadata"]["uid"]
     # No duplicate child at any moment: no owner ever controlled more pods than it wanted.
     peak = max_owned_during(storage, start)
     assert peak[web0["metadata"]["uid"]] == 3

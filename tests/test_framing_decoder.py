@@ -28,9 +28,9 @@ from goprims.framing import (
 
 def test_empty_stream_raises_eoferror_and_iterates_to_nothing() -> None:
     for framing in ("json", "yaml", "length-delimited"):
-        assert list(StreamDecoder(stream(b""), framing=framing)) == []  # type: ignore[arg-type]
+        assert list(StreamDecoder(stream(b""), framing=framing)) == []
         with pytest.raises(EOFError):
-            StreamDecoder(stream(b""), framing=framing).next()  # type: ignore[arg-type]
+            StreamDecoder(stream(b""), framing=framing).next()
 
 
 def test_oversized_frame_raises_once_then_the_next_frame_decodes() -> None:

@@ -56,7 +56,7 @@ class FlakyLW:
     list_watch over PREFIX; tests/test_kube_informer_faults.py passes a KubeListWatch)."""
 
     def __init__(self, storage: MemoryStorage, seed: int, inner: Any = None) -> None:
-        self.inner = inner if inner is not None else list_watch(storage, PREFIX)
+        self.inner: Any = inner if inner is not None else list_watch(storage, PREFIX)
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.faults = {"list": 0, "watch": 0}
@@ -67,7 +67,8 @@ class FlakyLW:
         if fail:
             self.faults["list"] += 1
             raise ConnectionError("injected list failure")
-        return self.inner.list(resource_version)
+        listed: ListResult = self.inner.list(resource_version)
+        return listed
 
     def watch(self, resource_version: str) -> Any:
         with self.lock:
@@ -168,11 +169,11 @@ def churn(
             storage.delete(k)
             live.discard(name)
         else:
-            storage.guaranteed_update(k, lambda o, i=i: {**o, "spec": {"v": i}})
+            storage.guaranteed_update(k, lambda o, i=i: {**o, "spec": {"v": i}})  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
         if i % 2500 == 2499:  # genuine compaction: old watch positions really expire
             storage.compact(storage.revision() - 20)
         if i % 500 == 499 and round_done is not None:
-            m = storage.guaranteed_update(marker, lambda o, i=i: {**o, "spec": {"round": i}})
+            m = storage.guaranteed_update(marker, lambda o, i=i: {**o, "spec": {"round": i}})  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
             round_done(int(m["metadata"]["resourceVersion"]))
 
 

@@ -11,6 +11,7 @@ from goprims.cache import ListResult, ResourceExpired, WatchEvent
 from goprims.cache.reflector import Backoff, Reflector, WatchError
 from goprims.chan import Chan
 from goprims.clock import FakeClock
+from goprims.watch import EventType
 
 
 def obj(name: str, rv: int | str, ns: str = "default") -> dict[str, Any]:
@@ -107,7 +108,7 @@ class RecordingStore:
 
 def test_first_list_asks_for_version_zero_then_watches_from_the_list_version() -> None:
     stop = Chan[None]()
-    w = ScriptedWatch([WatchEvent("ADDED", obj("b", 11))], block=True)
+    w = ScriptedWatch([WatchEvent(EventType.ADDED, obj("b", 11))], block=True)
     lw = ScriptedLW([ListResult([obj("a", 10)], "10")], [w])
     store = RecordingStore()
     r = Reflector(lw, store, clock=FakeClock())
@@ -128,9 +129,14 @@ def test_clean_watch_close_rewatches_from_last_version_without_relisting() -> No
     lw = ScriptedLW(
         [ListResult([], "5")],
         [
-            ScriptedWatch([WatchEvent("ADDED", obj("a", 6)), WatchEvent("MODIFIED", obj("a", 7))]),
-            ScriptedWatch([WatchEvent("BOOKMARK", obj("", 9))]),
-            ScriptedWatch([WatchEvent("DELETED", obj("a", 10))], block=True),
+            ScriptedWatch(
+                [
+                    WatchEvent(EventType.ADDED, obj("a", 6)),
+                    WatchEvent(EventType.MODIFIED, obj("a", 7)),
+                ]
+            ),
+            ScriptedWatch([WatchEvent(EventType.BOOKMARK, obj("", 9))]),
+            ScriptedWatch([WatchEvent(EventType.DELETED, obj("a", 10))], block=True),
         ],
     )
     store = RecordingStore()
@@ -166,7 +172,7 @@ def test_expired_watch_returns_cleanly_and_next_round_relists_at_last_version() 
     stop = Chan[None]()
     lw = ScriptedLW(
         [ListResult([], "5"), ListResult([obj("a", 9)], "9")],
-        [ScriptedWatch([WatchEvent("ADDED", obj("a", 6)), ResourceExpired("gone")])],
+        [ScriptedWatch([WatchEvent(EventType.ADDED, obj("a", 6)), ResourceExpired("gone")])],
     )
     store = RecordingStore()
     r = Reflector(lw, store, clock=FakeClock())
@@ -183,7 +189,9 @@ def test_expired_watch_returns_cleanly_and_next_round_relists_at_last_version() 
 
 def test_error_event_and_very_short_watch_are_errors() -> None:
     stop = Chan[None]()
-    lw = ScriptedLW([ListResult([], "1")], [ScriptedWatch([WatchEvent("ERROR", {"code": 500})])])
+    lw = ScriptedLW(
+        [ListResult([], "1")], [ScriptedWatch([WatchEvent(EventType.ERROR, {"code": 500})])]
+    )
     with pytest.raises(WatchError):
         Reflector(lw, RecordingStore(), clock=FakeClock()).list_and_watch(stop)
     lw = ScriptedLW([ListResult([], "1")], [ScriptedWatch([])])
@@ -301,7 +309,7 @@ def test_stop_may_be_a_context() -> None:
 def test_bad_stop_is_a_type_error() -> None:
     r = Reflector(ScriptedLW([], []), RecordingStore())
     with pytest.raises(TypeError):
-        r.run(object())
+        r.run(object())  # type: ignore[arg-type]  # deliberately not a Chan or Context
 
 
 def test_stopping_during_backoff_leaves_no_timer_pending_on_the_clock() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -91,7 +90,7 @@ def storage() -> MemoryStorage:
 
 
 @pytest.fixture
-def informer(storage: MemoryStorage) -> Iterator[SharedIndexInformer]:
+def informer(storage: MemoryStorage) -> SharedIndexInformer:
     inf = SharedIndexInformer(
         list_watch(storage, PREFIX), indexers={NAMESPACE_INDEX: meta_namespace_index_func}
     )

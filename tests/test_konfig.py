@@ -280,7 +280,8 @@ def test_a_non_string_data_value_is_reported_and_skipped(
     storage: MemoryStorage, errors: Errors
 ) -> None:
     with Konfig(storage, KEY, on_error=errors) as k:
-        obj = storage.create(KEY, {"metadata": {"name": "app"}, "data": {"a": 1, "b": "ok"}})
+        body: dict[str, Any] = {"metadata": {"name": "app"}, "data": {"a": 1, "b": "ok"}}
+        obj = storage.create(KEY, body)
         wait_revision(k, int(obj["metadata"]["resourceVersion"]))
         assert "not a str" in str(errors.got.recv(timeout=WAIT)[0])
         assert k.get("a") == (None, NOT_FOUND)
@@ -684,7 +685,7 @@ class GatedWatch:
 def test_a_dropped_watch_is_reopened_and_changes_keep_coming(storage: MemoryStorage) -> None:
     # origin quirk 2: the clientset watch was never re-established after the server closed it
     proxy = ProxyStorage(storage)
-    with Konfig(proxy, KEY) as k:  # type: ignore[arg-type]
+    with Konfig(proxy, KEY) as k:
         rv1 = write(k, {"a": "1"})
         first = proxy.watches.recv(timeout=WAIT)
         first.stop()  # the server closes the stream
@@ -697,7 +698,7 @@ def test_a_dropped_watch_is_reopened_and_changes_keep_coming(storage: MemoryStor
 
 def test_a_watch_expired_by_compaction_is_survived(storage: MemoryStorage) -> None:
     proxy = ProxyStorage(storage)
-    with Konfig(proxy, KEY) as k:  # type: ignore[arg-type]
+    with Konfig(proxy, KEY) as k:
         write(k, {"a": "1"})
         proxy.watches.recv(timeout=WAIT)
         proxy.gate.clear()  # the konfig stops receiving

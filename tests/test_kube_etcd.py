@@ -8,18 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kube_support import CM, RESOURCES, call, cm, watching
+from test_kube_kubectl import Kubectl, needs_kubectl
 
 from goprims.kube import APIServer
 from goprims.storage import EtcdStorage
-from tests.kube_support import CM, RESOURCES, call, cm, watching
-from tests.test_kube_kubectl import Kubectl, needs_kubectl
 
 pytest_plugins = ["etcd_server"]
 pytestmark = pytest.mark.etcd
 
 
 @pytest.fixture
-def etcd_api(etcd_server) -> Iterator[tuple[APIServer, EtcdStorage]]:  # type: ignore[no-untyped-def]
+def etcd_api(etcd_server) -> Iterator[tuple[APIServer, EtcdStorage]]:
     storage = EtcdStorage(etcd_server.endpoints, f"/kube-etcd/{uuid.uuid4().hex}/")
     try:
         with APIServer(storage, RESOURCES) as srv:
@@ -29,7 +29,7 @@ def etcd_api(etcd_server) -> Iterator[tuple[APIServer, EtcdStorage]]:  # type: i
 
 
 @needs_kubectl
-def test_kubectl_on_an_etcd_backed_server(etcd_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kubectl_on_an_etcd_backed_server(etcd_api, tmp_path: Path) -> None:
     srv, storage = etcd_api
     k = Kubectl(srv, tmp_path)
     path = k.manifest("cm.json", cm("one", a="1"))
@@ -42,7 +42,7 @@ def test_kubectl_on_an_etcd_backed_server(etcd_api, tmp_path: Path) -> None:  # 
     assert "NotFound" in k("get", "cm", "one", check=False).stderr
 
 
-def test_pages_and_watch_on_etcd(etcd_api) -> None:  # type: ignore[no-untyped-def]
+def test_pages_and_watch_on_etcd(etcd_api) -> None:
     srv, storage = etcd_api
     for i in range(25):
         call(srv, "POST", CM, cm(f"c{i:02d}"))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from test_informer_faults import FlakyLW, FlakyWatch, View, churn, state_of
 
 from goprims.cache import SharedIndexInformer, wait_for_cache_sync
 from goprims.cache.reflector import Backoff
@@ -20,7 +21,6 @@ from goprims.clock import REAL_CLOCK
 from goprims.kube import APIServer, KubeListWatch
 from goprims.storage import EtcdStorage, MemoryStorage
 from goprims.watch import ResourceExpired
-from tests.test_informer_faults import FlakyLW, FlakyWatch, View, churn, state_of
 
 kubernetes = pytest.importorskip("kubernetes")
 pytest_plugins = ["etcd_server"]

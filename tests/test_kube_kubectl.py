@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kube_support import CM, call, cm, server
 
 from goprims.kube import APIServer
 from goprims.storage import MemoryStorage
-from tests.kube_support import CM, call, cm, server
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
@@ -168,18 +168,19 @@ def test_official_client_crud_and_watch_stream() -> None:
         api_client = config.new_client_from_config(srv.kubeconfig())
         try:
             v1 = client.CoreV1Api(api_client)
-            v1.create_namespaced_config_map("default", cm("a", k="1"))
+            v1.create_namespaced_config_map("default", cm("a", k="1"))  # type: ignore[arg-type]  # a dict body
             assert v1.read_namespaced_config_map("a", "default").data == {"k": "1"}
             with pytest.raises(kubernetes.client.ApiException) as info:
-                v1.create_namespaced_config_map("default", cm("a"))
+                v1.create_namespaced_config_map("default", cm("a"))  # type: ignore[arg-type]  # a dict body
             assert info.value.status == 409
             listed = v1.list_namespaced_config_map("default")
+            assert listed.metadata is not None
             rv = listed.metadata.resource_version
 
             w = watch.Watch()
 
             def writer() -> None:
-                v1.create_namespaced_config_map("default", cm("b"))
+                v1.create_namespaced_config_map("default", cm("b"))  # type: ignore[arg-type]  # a dict body
                 v1.patch_namespaced_config_map("b", "default", {"data": {"x": "y"}})
                 v1.delete_namespaced_config_map("a", "default")
 
@@ -198,7 +199,9 @@ def test_official_client_crud_and_watch_stream() -> None:
             custom.create_namespaced_custom_object(
                 "example.com", "v1", "default", "widgets", {"metadata": {"name": "w"}, "spec": {}}
             )
-            got = custom.list_namespaced_custom_object("example.com", "v1", "default", "widgets")
+            got: Any = custom.list_namespaced_custom_object(
+                "example.com", "v1", "default", "widgets"
+            )
             assert [o["metadata"]["name"] for o in got["items"]] == ["w"]
         finally:
             api_client.close()
@@ -225,7 +228,7 @@ def test_official_client_watch_stream_reports_410_after_compaction() -> None:
         try:
             v1 = client.CoreV1Api(api_client)
             for i in range(3):
-                v1.create_namespaced_config_map("default", cm(f"c{i}"))
+                v1.create_namespaced_config_map("default", cm(f"c{i}"))  # type: ignore[arg-type]  # a dict body
             st.compact(st.revision())
             stream = watch.Watch().stream(
                 v1.list_namespaced_config_map, "default", resource_version="1", timeout_seconds=5

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kube_support import CM, call, cm, server
 
 from goprims.cache import SharedIndexInformer, wait_for_cache_sync
 from goprims.chan import Chan
@@ -21,7 +22,6 @@ from goprims.watch import (
     TooLargeResourceVersion,
     WatchListUnsupported,
 )
-from tests.kube_support import CM, call, cm, server
 
 kubernetes = pytest.importorskip("kubernetes")
 
@@ -97,7 +97,7 @@ def test_watch_delivers_changes_as_dicts_and_bookmarks(api) -> None:
     try:
         call(srv, "POST", CM, cm("b", k="v"))
         call(srv, "DELETE", CM + "/a")
-        seen = []
+        seen: list[Any] = []
         for ev in w:
             if ev.type == EventType.BOOKMARK:
                 if len(seen) == 2:

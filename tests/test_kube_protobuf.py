@@ -7,10 +7,10 @@ import base64
 from pathlib import Path
 
 import pytest
+from kube_support import server
+from test_kube_kubectl import Kubectl, needs_kubectl
 
 from goprims.kube._protobuf import MAGIC, ProtobufError, decode_object
-from tests.kube_support import server
-from tests.test_kube_kubectl import Kubectl, needs_kubectl
 
 
 def varint(n: int) -> bytes:

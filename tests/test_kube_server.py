@@ -4,13 +4,14 @@ resources it serves: discovery, CRUD, Status errors, selectors, pagination, watc
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from kube_support import CM, WIDGETS, call, cm, server, watching
 
 from goprims.cache.listwatch import ResourceExpired
 from goprims.kube import INITIAL_EVENTS_END_ANNOTATION, APIServer, Resource
 from goprims.storage import MemoryStorage
-from tests.kube_support import CM, WIDGETS, call, cm, server, watching
 
 WATCH_LIST = "sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
 
@@ -113,7 +114,7 @@ def test_generate_name_appends_five_characters() -> None:
         ({"metadata": {"name": "a"}, "data": {"bad key": "v"}}, "data[bad key]"),
     ],
 )
-def test_invalid_objects_are_422_with_the_field(body: dict, field: str) -> None:
+def test_invalid_objects_are_422_with_the_field(body: dict[str, Any], field: str) -> None:
     with server() as srv:
         code, status, _ = call(srv, "POST", CM, body)
         assert code == 422
@@ -241,7 +242,7 @@ def test_delete_collection_honours_the_label_selector() -> None:
 # --------------------------------------------------------------------------- list
 
 
-def _names(lst: dict) -> list[str]:
+def _names(lst: dict[str, Any]) -> list[str]:
     return [o["metadata"]["name"] for o in lst["items"]]
 
 
@@ -424,9 +425,9 @@ class _RecordingStorage(MemoryStorage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.opened: list = []
+        self.opened: list[Any] = []
 
-    def watch(self, prefix: str = "", resource_version: str = ""):  # type: ignore[no-untyped-def]
+    def watch(self, prefix: str = "", resource_version: str = ""):
         w = super().watch(prefix, resource_version)
         self.opened.append(w)
         return w

@@ -23,7 +23,7 @@ from pool_support import (
 )
 
 import goprims.pool as gp
-from goprims._pool_future import PoolFuture
+from goprims._pool_future import PoolFuture, new_future
 from goprims.pool import Pool, PoolClosed, PoolOverload
 
 __all__ = ["parked_fixture", "pools_fixture", "spawn_fixture"]  # fixtures used by name
@@ -408,10 +408,16 @@ def test_sequential_submits_reuse_one_thread(pools: Pools) -> None:
     assert len(worker_threads(p)) == 1
 
 
+def gated_thread(gate: Gate) -> threading.Thread:
+    """A task: pass ``gate``, then return the worker thread it ran on."""
+    gate()
+    return threading.current_thread()
+
+
 def test_idle_workers_are_reused_hottest_first(pools: Pools) -> None:
     p = pools()
     gates = [Gate() for _ in range(3)]
-    fs = [p.submit(lambda g=g: (g(), threading.current_thread())[1]) for g in gates]
+    fs = [p.submit(gated_thread, g) for g in gates]
     threads = []
     for g in gates:
         assert g.started.wait(5)
@@ -521,7 +527,7 @@ def test_tune_down_ends_busy_workers_after_their_task(pools: Pools) -> None:
     assert p.idle == 2
     # The two idle workers take the next two tasks; the two others retired.
     g1, g2 = Gate(), Gate()
-    kept = [p.submit(lambda g=g: (g(), threading.current_thread())[1]) for g in (g1, g2)]
+    kept = [p.submit(gated_thread, g) for g in (g1, g2)]
     assert g1.started.wait(5)
     assert g2.started.wait(5)
     with pytest.raises(TimeoutError):  # at most 2 tasks run at once now
@@ -538,7 +544,7 @@ def test_tune_down_ends_busy_workers_after_their_task(pools: Pools) -> None:
 def test_tune_down_ends_surplus_idle_workers_now_coldest_first(pools: Pools) -> None:
     p = pools(expiry=5)
     gates = [Gate() for _ in range(4)]
-    fs = [p.submit(lambda g=g: (g(), threading.current_thread())[1]) for g in gates]
+    fs = [p.submit(gated_thread, g) for g in gates]
     for g in gates:
         assert g.started.wait(5)
     order = []
@@ -814,7 +820,7 @@ def _parked_on(f: concurrent.futures.Future[Any], t: threading.Thread, waiters: 
 
 
 def test_task_future_wakes_a_result_caller_parked_before_completion() -> None:
-    f = gp._new_future()
+    f = new_future()
     assert f.set_running_or_notify_cancel()
     assert f.running()
     got: list[Any] = []
@@ -828,7 +834,7 @@ def test_task_future_wakes_a_result_caller_parked_before_completion() -> None:
 
 
 def test_task_future_notifies_wait_and_runs_callbacks_once() -> None:
-    f = gp._new_future()
+    f = new_future()
     calls: list[Any] = []
     f.add_done_callback(lambda fut: calls.append(fut.exception()))
     assert f.set_running_or_notify_cancel()
@@ -846,7 +852,7 @@ def test_task_future_notifies_wait_and_runs_callbacks_once() -> None:
 
 
 def test_task_future_cancelled_before_running_is_not_started() -> None:
-    f = gp._new_future()
+    f = new_future()
     calls: list[bool] = []
     f.add_done_callback(lambda fut: calls.append(fut.cancelled()))
     assert f.cancel()

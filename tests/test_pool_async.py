@@ -74,7 +74,8 @@ def test_async_submit_waits_for_a_worker_while_the_loop_keeps_running(
         t = asyncio.create_task(opener())
         f = await p.async_submit(pow, 3, 2)
         await t
-        return int(await asyncio.wrap_future(f))
+        result = await asyncio.wrap_future(f)
+        return int(result)
 
     async def main_trio() -> int:
         parked = trio.Event()

@@ -20,7 +20,7 @@ from goprims.quorum import (
     VoteResult,
 )
 
-_ = None
+NA = None  # a voter that has not reported (upstream's harness writes "_")
 INF = INFINITE_INDEX
 WON, LOST, PENDING = VoteResult.WON, VoteResult.LOST, VoteResult.PENDING
 
@@ -28,7 +28,7 @@ Cfg = tuple[int, ...]
 
 
 def assign(cfg: Cfg, cfgj: Cfg | None, values: Sequence[object]) -> dict[Hashable, object]:
-    """Values go to the voters in order of first appearance in cfg then cfgj; ``_`` (None) is
+    """Values go to the voters in order of first appearance in cfg then cfgj; ``NA`` (None) is
     "this voter has not reported" (no entry), as in upstream's harness."""
     voters = list(dict.fromkeys(list(cfg) + list(cfgj or ())))
     assert len(voters) == len(values), "a test case must give one value per voter"
@@ -39,71 +39,71 @@ def assign(cfg: Cfg, cfgj: Cfg | None, values: Sequence[object]) -> dict[Hashabl
 # empty half ("cfgj=zero" upstream).
 COMMITTED_CASES: list[tuple[Cfg, Cfg | None, tuple[int | None, ...], int]] = [
     ((), None, (), INF),
-    ((1,), None, (_,), 0),
+    ((1,), None, (NA,), 0),
     ((1,), None, (12,), 12),
-    ((1, 2), None, (_, _), 0),
-    ((1, 2), None, (12, _), 0),
+    ((1, 2), None, (NA, NA), 0),
+    ((1, 2), None, (12, NA), 0),
     ((1, 2), None, (12, 5), 5),
-    ((1, 2, 3), None, (_, _, _), 0),
-    ((1, 2, 3), None, (12, _, _), 0),
-    ((1, 2, 3), None, (12, 5, _), 5),
+    ((1, 2, 3), None, (NA, NA, NA), 0),
+    ((1, 2, 3), None, (12, NA, NA), 0),
+    ((1, 2, 3), None, (12, 5, NA), 5),
     ((1, 2, 3), None, (12, 5, 6), 6),
     ((1, 2, 3), None, (12, 5, 4), 5),
-    ((1, 2, 3), None, (5, 5, _), 5),
+    ((1, 2, 3), None, (5, 5, NA), 5),
     ((1, 2, 3), None, (5, 5, 12), 5),
     ((1, 2, 3), None, (100, 101, 103), 101),
-    ((1, 2, 3, 4, 5), None, (101, 104, 103, 103, _), 103),
-    ((1, 2, 3, 4, 5), None, (101, 102, 103, 103, _), 102),
+    ((1, 2, 3, 4, 5), None, (101, 104, 103, 103, NA), 103),
+    ((1, 2, 3, 4, 5), None, (101, 102, 103, 103, NA), 102),
     ((1, 2, 3), (), (100, 101, 99), 100),
-    ((1,), (2,), (_, _), 0),
-    ((1,), (2,), (100, _), 0),
+    ((1,), (2,), (NA, NA), 0),
+    ((1,), (2,), (100, NA), 0),
     ((1,), (2,), (13, 100), 13),
-    ((1,), (1,), (_,), 0),
+    ((1,), (1,), (NA,), 0),
     ((1,), (1,), (100,), 100),
-    ((1, 3), (2,), (_, _, _), 0),
-    ((1, 3), (2,), (100, _, _), 0),
-    ((1, 3), (2,), (100, _, 50), 0),
+    ((1, 3), (2,), (NA, NA, NA), 0),
+    ((1, 3), (2,), (100, NA, NA), 0),
+    ((1, 3), (2,), (100, NA, 50), 0),
     ((1, 3), (2,), (100, 45, 50), 45),
-    ((1, 2), (2,), (_, _), 0),
-    ((1, 2), (2,), (100, _), 0),
-    ((1, 2), (2,), (_, 100), 0),
+    ((1, 2), (2,), (NA, NA), 0),
+    ((1, 2), (2,), (100, NA), 0),
+    ((1, 2), (2,), (NA, 100), 0),
     ((1, 2), (2,), (50, 100), 50),
     ((1, 2), (2,), (100, 50), 50),
-    ((1, 2), (3, 4), (50, _, _, _), 0),
-    ((1, 2), (3, 4), (50, _, 49, _), 0),
-    ((1, 2), (3, 4), (50, 48, 49, _), 0),
+    ((1, 2), (3, 4), (50, NA, NA, NA), 0),
+    ((1, 2), (3, 4), (50, NA, 49, NA), 0),
+    ((1, 2), (3, 4), (50, 48, 49, NA), 0),
     ((1, 2), (3, 4), (50, 48, 49, 47), 47),
-    ((1, 2), (2, 3), (_, _, _), 0),
-    ((1, 2), (2, 3), (100, _, _), 0),
-    ((1, 2), (2, 3), (_, 100, _), 0),
-    ((1, 2), (2, 3), (_, 100, 99), 0),
+    ((1, 2), (2, 3), (NA, NA, NA), 0),
+    ((1, 2), (2, 3), (100, NA, NA), 0),
+    ((1, 2), (2, 3), (NA, 100, NA), 0),
+    ((1, 2), (2, 3), (NA, 100, 99), 0),
     ((1, 2), (2, 3), (101, 100, 99), 99),
-    ((1, 2), (1, 2), (_, _), 0),
-    ((1, 2), (1, 2), (_, 40), 0),
+    ((1, 2), (1, 2), (NA, NA), 0),
+    ((1, 2), (1, 2), (NA, 40), 0),
     ((1, 2), (1, 2), (41, 40), 40),
-    ((1, 2, 3), (4, 5, 6), (_, _, _, _, _, _), 0),
-    ((1, 2, 3), (4, 5, 6), (100, _, _, _, _, _), 0),
-    ((1, 2, 3), (4, 5, 6), (100, _, _, 90, _, _), 0),
-    ((1, 2, 3), (4, 5, 6), (100, 99, _, _, _, _), 0),
-    ((1, 2, 3), (4, 5, 6), (_, 99, 90, 97, 95, _), 90),
-    ((1, 2, 3), (4, 5, 6), (92, 99, 90, 97, 95, _), 92),
+    ((1, 2, 3), (4, 5, 6), (NA, NA, NA, NA, NA, NA), 0),
+    ((1, 2, 3), (4, 5, 6), (100, NA, NA, NA, NA, NA), 0),
+    ((1, 2, 3), (4, 5, 6), (100, NA, NA, 90, NA, NA), 0),
+    ((1, 2, 3), (4, 5, 6), (100, 99, NA, NA, NA, NA), 0),
+    ((1, 2, 3), (4, 5, 6), (NA, 99, 90, 97, 95, NA), 90),
+    ((1, 2, 3), (4, 5, 6), (92, 99, 90, 97, 95, NA), 92),
     ((1, 2, 3), (4, 5, 6), (92, 99, 90, 97, 95, 77), 92),
-    ((1, 2, 3), (1, 4, 5), (_, _, _, _, _), 0),
-    ((1, 2, 3), (1, 4, 5), (100, _, _, _, _), 0),
-    ((1, 2, 3), (1, 4, 5), (100, 101, _, _, _), 0),
-    ((1, 2, 3), (1, 4, 5), (100, 101, 100, _, _), 0),
-    ((1, 2, 3), (1, 4, 5), (_, 100, _, 99, 98), 0),
-    ((1, 2, 3), (1, 4, 5), (_, 100, 99, 99, 98), 98),
+    ((1, 2, 3), (1, 4, 5), (NA, NA, NA, NA, NA), 0),
+    ((1, 2, 3), (1, 4, 5), (100, NA, NA, NA, NA), 0),
+    ((1, 2, 3), (1, 4, 5), (100, 101, NA, NA, NA), 0),
+    ((1, 2, 3), (1, 4, 5), (100, 101, 100, NA, NA), 0),
+    ((1, 2, 3), (1, 4, 5), (NA, 100, NA, 99, 98), 0),
+    ((1, 2, 3), (1, 4, 5), (NA, 100, 99, 99, 98), 98),
     ((1, 2, 3), (1, 4, 5), (1, 100, 99, 99, 98), 98),
     ((1, 2, 3), (1, 4, 5), (100, 100, 99, 99, 98), 99),
-    ((1, 2, 3), (2, 3, 4), (_, _, _, _), 0),
-    ((1, 2, 3), (2, 3, 4), (_, 100, 99, _), 99),
-    ((1, 2, 3), (2, 3, 4), (98, 100, 99, _), 99),
-    ((1, 2, 3), (2, 3, 4), (100, 100, 99, _), 99),
+    ((1, 2, 3), (2, 3, 4), (NA, NA, NA, NA), 0),
+    ((1, 2, 3), (2, 3, 4), (NA, 100, 99, NA), 99),
+    ((1, 2, 3), (2, 3, 4), (98, 100, 99, NA), 99),
+    ((1, 2, 3), (2, 3, 4), (100, 100, 99, NA), 99),
     ((1, 2, 3), (2, 3, 4), (100, 100, 99, 98), 99),
-    ((1, 2, 3), (2, 3, 4), (100, _, _, 101), 0),
-    ((1, 2, 3), (2, 3, 4), (100, 99, _, 101), 99),
-    ((1, 2, 3), (1, 2, 3), (50, 45, _), 45),
+    ((1, 2, 3), (2, 3, 4), (100, NA, NA, 101), 0),
+    ((1, 2, 3), (2, 3, 4), (100, 99, NA, 101), 99),
+    ((1, 2, 3), (1, 2, 3), (50, 45, NA), 45),
 ]
 
 # (cfg, cfgj, votes as a string of y/n/_ per voter, result)
@@ -284,19 +284,19 @@ def test_joint_committed_index_is_the_min_of_the_halves(
     a: set[int], b: set[int], acked: dict[int, int]
 ) -> None:
     j = JointConfig(a, b)
-    got = j.committed_index(acked)  # type: ignore[arg-type]
+    got = j.committed_index(acked)
     assert got == min(
-        MajorityConfig(a).committed_index(acked),  # type: ignore[arg-type]
-        MajorityConfig(b).committed_index(acked),  # type: ignore[arg-type]
+        MajorityConfig(a).committed_index(acked),
+        MajorityConfig(b).committed_index(acked),
     )
-    assert got == JointConfig(b, a).committed_index(acked)  # type: ignore[arg-type]
+    assert got == JointConfig(b, a).committed_index(acked)
 
 
 @settings(max_examples=300, deadline=None)
 @given(voters, st.dictionaries(st.integers(1, 12), st.booleans()))
 def test_vote_result_matches_counting(ids: set[int], votes: dict[int, bool]) -> None:
     c = MajorityConfig(ids)
-    got = c.vote_result(votes)  # type: ignore[arg-type]
+    got = c.vote_result(votes)
     if not ids:
         assert got is WON
         return
@@ -308,7 +308,7 @@ def test_vote_result_matches_counting(ids: set[int], votes: dict[int, bool]) -> 
     # Monotone: filling in missing votes never turns a decided result around.
     if got is not PENDING:
         filled = {**{v: got is WON for v in ids}, **votes}
-        assert c.vote_result(filled) is got  # type: ignore[arg-type]
+        assert c.vote_result(filled) is got
 
 
 # ------------------------------------------------------------------------------------ Inflights

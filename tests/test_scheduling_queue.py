@@ -5,6 +5,7 @@ activate, flushes on the clock and close. Cases ported from kube-scheduler's
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_custom_backoff_bounds_are_used() -> None:
         {"initial_backoff": float("nan")},
     ],
 )
-def test_bad_bounds_raise_value_error(kwargs: dict[str, float]) -> None:
+def test_bad_bounds_raise_value_error(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be >="):
         new_queue(**kwargs)
 
@@ -633,7 +634,7 @@ def test_run_returns_when_the_queue_is_closed_and_refuses_to_run_twice() -> None
 
 def test_run_rejects_a_stop_that_is_neither_chan_nor_context() -> None:
     with pytest.raises(TypeError, match="Chan or a Context"):
-        new_queue().run(threading.Event())
+        new_queue().run(threading.Event())  # type: ignore[arg-type]  # deliberately wrong
 
 
 def test_key_and_less_are_the_queues_own() -> None:

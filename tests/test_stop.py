@@ -34,4 +34,5 @@ def test_the_cache_layer_uses_the_one_conversion() -> None:
     import goprims.cache.shared_informer
 
     assert goprims.cache.reflector.stop_chan is stop_chan
-    assert goprims.cache.shared_informer.stop_chan is stop_chan
+    # The module imports the name for its own use, not as an export: the test looks inside.
+    assert goprims.cache.shared_informer.stop_chan is stop_chan  # type: ignore[attr-defined]

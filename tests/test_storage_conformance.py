@@ -108,7 +108,7 @@ def s(backend: Backend) -> Storage:
 
 def events(w: Watch, n: int) -> list[WatchEvent]:
     """The next ``n`` events of ``w`` (each waited for at most WAIT seconds)."""
-    out = []
+    out: list[WatchEvent] = []
     for _ in range(n):
         ev = w.next_event(timeout=WAIT)  # type: ignore[attr-defined]
         assert ev is not None, f"watch ended after {out}"

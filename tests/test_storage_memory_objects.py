@@ -68,7 +68,13 @@ def test_set_resource_version_writes_the_field_the_shape_uses() -> None:
 
 def test_copy_object_is_deep_for_json_data_and_other_values() -> None:
     when = datetime.datetime(2024, 1, 1)
-    src = {"a": [1, {"b": [2, 3]}], "t": (1, [2]), "when": when, "n": None, "s": "x"}
+    src: dict[str, Any] = {
+        "a": [1, {"b": [2, 3]}],
+        "t": (1, [2]),
+        "when": when,
+        "n": None,
+        "s": "x",
+    }
     dup = copy_object(src)
     assert dup == src
     dup["a"][1]["b"].append(4)

@@ -39,7 +39,7 @@ def rv(o: Any) -> int:
 
 
 def take(w: Any, n: int) -> list[WatchEvent]:
-    out = []
+    out: list[WatchEvent] = []
     for _ in range(n):
         e = w.next_event(5)
         assert e is not None, f"watch ended after {len(out)} events"

@@ -242,6 +242,7 @@ def test_once_value_reraises_the_same_exception_on_every_call() -> None:
     assert errors[0] is errors[1] is errors[2]
     # The traceback still ends in fail(), and does not grow with every call.
     tb = errors[2].__traceback__
+    assert tb is not None
     depth = 0
     while tb.tb_next is not None:
         tb = tb.tb_next

@@ -108,7 +108,7 @@ def test_semaphore_serves_waiters_in_arrival_order() -> None:
     futs = []
     for i in range(8):
         futs.append(start_thread(take, i))
-        wait_until(lambda i=i: _queued(s) == i + 1)
+        wait_until(lambda i=i: _queued(s) == i + 1)  # type: ignore[misc]  # mypy cannot infer a lambda with a default argument
     s.release()
     for f in futs:
         f.result(10)

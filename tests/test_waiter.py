@@ -132,7 +132,7 @@ def test_thread_waiter_park_lock_is_reused_per_thread() -> None:
 
 
 async def _parked(coro: Any) -> asyncio.Task[Any]:
-    task = asyncio.ensure_future(coro)
+    task: asyncio.Task[Any] = asyncio.ensure_future(coro)
     for _ in range(3):
         await asyncio.sleep(0)
     return task

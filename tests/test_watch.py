@@ -88,7 +88,7 @@ def test_list_watch_delegates_with_the_resource_version() -> None:
 
 
 def test_list_watch_converts_a_plain_pair_to_a_list_result() -> None:
-    lw = ListWatch(lambda rv: (("a", "b"), "12"), lambda rv: ChanWatch())
+    lw = ListWatch(lambda rv: (["a", "b"], "12"), lambda rv: ChanWatch())
     res = lw.list("")
     assert isinstance(res, ListResult)
     assert res == (["a", "b"], "12")
@@ -134,7 +134,7 @@ def test_close_with_error_raises_it_after_the_buffered_events() -> None:
     w = ChanWatch()
     w.send(ev("a"))
     w.close(ResourceExpired("gone"))
-    got = []
+    got: list[WatchEvent] = []
     with pytest.raises(ResourceExpired):
         got.extend(w)
     assert got == [ev("a")]

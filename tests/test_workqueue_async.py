@@ -27,11 +27,12 @@ def produce_in_thread(q: Queue[int], n: int) -> threading.Thread:
 
 
 async def consume(q: Queue[int]) -> list[int]:
-    got = []
+    got: list[int] = []
     while True:
         item, shutdown = await q.async_get()
         if shutdown:
             return got
+        assert item is not None  # not shut down: an item
         got.append(item)
         q.done(item)
 

@@ -22,6 +22,7 @@ def drain(q: DelayingQueue[str]) -> list[str]:
     out = []
     while len(q):
         item, _ = q.get()
+        assert item is not None
         out.append(item)
         q.done(item)
     return out
@@ -38,6 +39,7 @@ def test_add_after_adds_once_the_clock_reaches_the_delay() -> None:
     clock.step(0.011)
     assert len(q) == 1
     item, _ = q.get()
+    assert item is not None
     q.done(item)
     clock.step(MAX_WAIT)  # past the next heartbeat: nothing more
     assert len(q) == 0

@@ -242,6 +242,7 @@ def test_prometheus_metrics_read_back_from_a_registry() -> None:
     assert s["workqueue_unfinished_work_seconds", "pods"] == pytest.approx(0.498)
     assert s["workqueue_longest_running_processor_seconds", "pods"] == pytest.approx(0.498)
     clock.set_time(1.75)
+    assert item is not None
     q.done(item)
     s = samples(registry)
     assert s["workqueue_work_duration_seconds_count", "pods"] == 1

@@ -59,10 +59,12 @@ def test_readd_while_processing_is_not_handed_to_another_worker_until_done() -> 
     q: Queue[str] = Queue()
     q.add("foo")
     item, _ = q.get()
+    assert item is not None
     q.add(item)  # dirty while processing
     assert len(q) == 0
     with pytest.raises(TimeoutError):
         q.get(timeout=0)
+    assert item is not None
     q.done(item)  # re-queued by done (client-go TestReinsert)
     assert len(q) == 1
     assert q.get() == ("foo", False)
@@ -220,9 +222,11 @@ def test_shut_down_with_drain_waits_for_items_in_processing() -> None:
     assert q.get() == (None, True)
     t, out = start(q.shut_down_with_drain)
     wait_for(lambda: len(q._drainers) == 1)
+    assert first is not None
     q.done(first)
     assert len(q._drainers) == 1
     assert not out
+    assert second is not None
     q.done(second)
     t.join()
     assert out == [None]
@@ -257,11 +261,13 @@ def test_drain_ends_when_processing_empties_even_if_done_requeued_the_item() -> 
     t, out = start(q.shut_down_with_drain)
     wait_for(lambda: len(q._drainers) == 1)
     assert q.get() == (None, True)  # nothing queued yet: "foo" is dirty while processing
+    assert gotten is not None
     q.done(gotten)
     t.join()
     assert out == [None]
     again, shutdown = q.get()
     assert (again, shutdown) == ("foo", False)
+    assert again is not None
     q.done(again)
     assert q.get() == (None, True)
 
@@ -328,6 +334,7 @@ def test_items_taken_and_done_can_be_garbage_collected() -> None:
     ref = weakref.ref(obj)
     q.add(obj)
     got, _ = q.get()
+    assert got is not None
     q.done(got)
     del obj, got
     gc.collect()

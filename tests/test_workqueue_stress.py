@@ -33,6 +33,7 @@ def test_four_workers_process_every_add_and_never_one_item_twice_at_once(keys: i
             key, shutdown = q.get()
             if shutdown:
                 return
+            assert key is not None  # not shut down: an item
             with lock:
                 if key in in_flight:
                     violations.append(key)

@@ -39,13 +39,14 @@ class ResourceEventHandler(Protocol):
 
 class ResourceEventHandlerFuncs:
     """Adapt plain callables, Go's ``ResourceEventHandlerFuncs``: ``on_add(obj)`` takes only the
-    object (Go's ``AddFunc``); ``None`` members are skipped."""
+    object (Go's ``AddFunc``); ``None`` members are skipped; what the callables return is
+    ignored."""
 
     def __init__(
         self,
-        on_add: Callable[[Any], None] | None = None,
-        on_update: Callable[[Any, Any], None] | None = None,
-        on_delete: Callable[[Any], None] | None = None,
+        on_add: Callable[[Any], object] | None = None,
+        on_update: Callable[[Any, Any], object] | None = None,
+        on_delete: Callable[[Any], object] | None = None,
     ) -> None:
         self._add = on_add
         self._update = on_update
@@ -72,9 +73,9 @@ class ResourceEventHandlerDetailedFuncs(ResourceEventHandlerFuncs):
 
     def __init__(
         self,
-        on_add: Callable[[Any, bool], None] | None = None,
-        on_update: Callable[[Any, Any], None] | None = None,
-        on_delete: Callable[[Any], None] | None = None,
+        on_add: Callable[[Any, bool], object] | None = None,
+        on_update: Callable[[Any, Any], object] | None = None,
+        on_delete: Callable[[Any], object] | None = None,
     ) -> None:
         super().__init__(None, on_update, on_delete)
         self._detailed_add = on_add

@@ -16,7 +16,7 @@ A *key function* maps an object to its key and raises :class:`CacheKeyError` whe
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ __all__ = [
 KeyFunc = Callable[[Any], str]
 """Maps an object to its cache key; raises :class:`CacheKeyError` when the object has none."""
 
-IndexFunc = Callable[[Any], list[str]]
+IndexFunc = Callable[[Any], Iterable[str]]
 """Maps an object to the values an index files it under: zero, one or several strings.
 
 Any iterable of strings other than a bare ``str`` is accepted; duplicates count once.

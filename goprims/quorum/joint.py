@@ -15,6 +15,7 @@ The math. A decision of the joint configuration needs a majority of **each** hal
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
 
 from goprims.quorum.majority import MajorityConfig
 from goprims.quorum.vote import VoteResult
@@ -56,14 +57,14 @@ class JointConfig:
         """True while a membership change is in progress (the outgoing half is not empty)."""
         return len(self._outgoing) > 0
 
-    def committed_index(self, acked: Mapping[Hashable, int]) -> int:
+    def committed_index(self, acked: Mapping[Any, int]) -> int:
         """The largest index acknowledged by a majority of **both** halves: the smaller of the
         two halves' committed indexes (see :meth:`MajorityConfig.committed_index`)."""
         a = self._incoming.committed_index(acked)
         b = self._outgoing.committed_index(acked)
         return a if a < b else b
 
-    def vote_result(self, votes: Mapping[Hashable, bool]) -> VoteResult:
+    def vote_result(self, votes: Mapping[Any, bool]) -> VoteResult:
         """Both halves' result when they agree; ``LOST`` if either half lost; else
         ``PENDING``."""
         r1 = self._incoming.vote_result(votes)

@@ -20,6 +20,7 @@ least one voter, which is what makes a committed entry survive any later quorum'
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Mapping
+from typing import Any
 
 from goprims.quorum.vote import INFINITE_INDEX, VoteResult
 
@@ -52,7 +53,7 @@ class MajorityConfig:
 
     # ------------------------------------------------------------------------------ the math
 
-    def committed_index(self, acked: Mapping[Hashable, int]) -> int:
+    def committed_index(self, acked: Mapping[Any, int]) -> int:
         """The largest log index acknowledged by a majority of the voters.
 
         ``acked`` maps a voter to the highest index it has acknowledged; voters missing from it
@@ -67,7 +68,7 @@ class MajorityConfig:
             raise ValueError(f"acked indexes must be >= 0, got {values[0]}")
         return values[self._quorum_pos]
 
-    def vote_result(self, votes: Mapping[Hashable, bool]) -> VoteResult:
+    def vote_result(self, votes: Mapping[Any, bool]) -> VoteResult:
         """:attr:`~goprims.quorum.VoteResult.WON` if a majority voted yes,
         :attr:`~goprims.quorum.VoteResult.PENDING` if the voters that have not voted could still
         make one, else :attr:`~goprims.quorum.VoteResult.LOST`. Votes of non-voters are ignored;

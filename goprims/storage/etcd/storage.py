@@ -8,7 +8,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from goprims.clock import Clock, resolve
 from goprims.storage.errors import (
@@ -33,6 +33,10 @@ from goprims.storage.etcd.codec import decode_object, encode_object, warn_skippe
 from goprims.storage.etcd.watch import EtcdWatch
 from goprims.storage.objects import check_key, parse_resource_version, resource_version_of
 from goprims.watch import ListResult, ResourceExpired, TooLargeResourceVersion
+
+# The Storage protocol's signatures: what goes in comes back (a JSON object goes in, its decoded
+# copy comes back), so callers keep their object type.
+ObjT = TypeVar("ObjT")
 
 __all__ = ["EtcdStorage"]
 
@@ -170,7 +174,7 @@ class EtcdStorage:
 
     # ---------------------------------------------------------------------------- the protocol
 
-    def create(self, key: str, obj: Any) -> dict[str, Any]:
+    def create(self, key: str, obj: ObjT) -> ObjT:
         """Store ``obj`` under ``key`` if the key is absent; the stored copy with its version.
 
         Raises :class:`AlreadyExists` if the key holds a value, :class:`InvalidObject` if ``obj``
@@ -183,7 +187,7 @@ class EtcdStorage:
         resp = self._cas(k, 0, [{"request_put": {"key": b64(k), "value": b64(data)}}])
         if not resp.get("succeeded"):
             raise AlreadyExists(f"{key!r} already exists", key)
-        return self._stored(data, resp)
+        return cast(ObjT, self._stored(data, resp))
 
     def get(self, key: str) -> dict[str, Any]:
         """The object under ``key``: :class:`NotFound` if absent, :class:`CorruptObject` if the
@@ -193,7 +197,7 @@ class EtcdStorage:
             raise NotFound(f"{key!r} not found", key)
         return self._object(key, kv)
 
-    def update(self, key: str, obj: Any) -> dict[str, Any]:
+    def update(self, key: str, obj: ObjT) -> ObjT:
         """Compare-and-swap: replace the object under ``key`` if ``obj``'s resourceVersion is the
         stored one (etcd's mod revision); the stored copy with its new version.
 
@@ -215,12 +219,12 @@ class EtcdStorage:
                 {"key": b64(k), "target": "VALUE", "result": "NOT_EQUAL", "value": b64(data)},
             )
             if resp.get("succeeded"):
-                return self._stored(data, resp)
+                return cast(ObjT, self._stored(data, resp))
             current = txn_range_kv(resp)
         if current is None:
             raise NotFound(f"{key!r} not found", key)
         if mod_revision(current) == expected:  # the version matched: the value was already ``data``
-            return self._object(key, current)
+            return cast(ObjT, self._object(key, current))
         raise Conflict(
             f"{key!r}: the object has been modified (resourceVersion {asked!r}, stored "
             f"{mod_revision(current)}); read it again and retry",
@@ -229,7 +233,7 @@ class EtcdStorage:
             str(mod_revision(current)),
         )
 
-    def guaranteed_update(self, key: str, fn: Callable[[Any], Any]) -> dict[str, Any]:
+    def guaranteed_update(self, key: str, fn: Callable[[Any], ObjT]) -> ObjT:
         """Apply ``fn(current) -> new`` to the object under ``key`` until the swap succeeds.
 
         ``fn`` gets a private copy and may run several times (once per conflict); an exception
@@ -246,12 +250,12 @@ class EtcdStorage:
             current = self._object(key, kv)
             data = encode_object(fn(current))  # current is a fresh decode: fn may mutate it
             if data == unb64(kv.get("value")):
-                return self._object(key, kv)
+                return cast(ObjT, self._object(key, kv))
             resp = self._cas(
                 k, mod_revision(kv), [{"request_put": {"key": b64(k), "value": b64(data)}}]
             )
             if resp.get("succeeded"):
-                return self._stored(data, resp)
+                return cast(ObjT, self._stored(data, resp))
             kv = txn_range_kv(resp)
 
     def delete(self, key: str, resource_version: str | None = None) -> dict[str, Any]:
