@@ -19,7 +19,9 @@ def test_bench_thread_spsc_cap128(benchmark: Any, impl: Any) -> None:
     benchmark(impl, N)
 
 
-@pytest.mark.parametrize("impl", [cc.pingpong_chan, cc.pingpong_queue], ids=["chan", "queue"])
+@pytest.mark.parametrize(
+    "impl", [cc.pingpong_chan, cc.pingpong_queue, cc.pingpong_locks], ids=["chan", "queue", "locks"]
+)
 def test_bench_thread_pingpong(benchmark: Any, impl: Any) -> None:
     benchmark(impl, ROUNDS)
 
@@ -67,3 +69,12 @@ def test_comparisons_cover_every_goal_of_the_issue() -> None:
     assert "asyncio.Queue(128)" in anchors
     assert any(a.startswith("trio.open_memory_channel") for a in anchors)
     assert all(r.area == "chan" for r in rows)
+    # Core round 2's goals (issue 13, item 4), each on its row.
+    by_anchor = {r.anchor: r.goal for r in rows}
+    assert by_anchor["two Locks bounced (the limit)"] == 0.8
+    assert by_anchor["queue.Queue(1)"] is None  # reported beside the limit
+    assert by_anchor["queue.SimpleQueue"] == 0.3
+    assert by_anchor["asyncio.Queue(128)"] == 1.0
+    assert by_anchor["trio.open_memory_channel(0)"] == 0.9
+    assert by_anchor["trio.open_memory_channel(128)"] == 0.9
+    assert by_anchor["queue.Queue(128)"] == 2.0

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sniffio
@@ -89,6 +89,7 @@ _reschedule: Any = None
 _wait_task_rescheduled: Any = None
 _ABORT_SUCCEEDED: Any = None
 _ABORT_FAILED: Any = None
+_Value: Any = None  # outcome.Value: what a woken trio task's wait_task_rescheduled returns
 _asyncio: Any = None  # the asyncio module, once bound
 _get_running_loop: Any = None
 _CancelledError: Any = None
@@ -97,7 +98,8 @@ _CancelledError: Any = None
 def _bind_trio() -> Any:
     """Import trio and bind the trio calls the waiters make. Returns ``trio.lowlevel``."""
     global _trio, _current_task, _current_trio_token, _reschedule, _wait_task_rescheduled
-    global _ABORT_SUCCEEDED, _ABORT_FAILED
+    global _ABORT_SUCCEEDED, _ABORT_FAILED, _Value
+    import outcome
     import trio
 
     lowlevel = trio.lowlevel
@@ -106,6 +108,7 @@ def _bind_trio() -> Any:
     _wait_task_rescheduled = lowlevel.wait_task_rescheduled
     _ABORT_SUCCEEDED = lowlevel.Abort.SUCCEEDED
     _ABORT_FAILED = lowlevel.Abort.FAILED
+    _Value = outcome.Value
     _trio = trio
     _current_task = lowlevel.current_task  # last: it is the bootstrap's trigger below
     return lowlevel
@@ -302,7 +305,7 @@ class AsyncioWaiter(Waiter):
 class TrioWaiter(Waiter):
     """A waiter for a trio task. Create it inside the task."""
 
-    __slots__ = ("_task", "_tid", "_token")
+    __slots__ = ("_task", "_tid", "_token", "_withdraw")
 
     def __init__(self) -> None:
         # Waiter.__init__ inlined: a trio rendezvous creates one waiter per operation.
@@ -315,30 +318,36 @@ class TrioWaiter(Waiter):
         self._tid = _get_ident()
 
     def wake(self) -> None:
-        """Reschedule the task, from the trio thread or any other."""
+        """Reschedule the task, from the trio thread or any other. Its
+        ``wait_task_rescheduled`` returns True (see :meth:`wait`)."""
         if _get_ident() == self._tid:
-            _reschedule(self._task)
+            _reschedule(self._task, _Value(True))
         else:
             try:
-                self._token.run_sync_soon(_reschedule, self._task)
+                self._token.run_sync_soon(_reschedule, self._task, _Value(True))
             except _trio.RunFinishedError:
                 pass
 
-    async def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
-        """Park the task until fired (True) or timed out and withdrawn (False)."""
+    def _abort(self, _: Any) -> Any:  # trio's abort_fn: returns a trio.lowlevel.Abort
+        if self._claim.acquire(False):
+            self._withdraw()
+            return _ABORT_SUCCEEDED
+        return _ABORT_FAILED  # fired: the value is on its way
 
-        def abort(_: Any) -> Any:  # trio.lowlevel.Abort
-            if self._claim.acquire(False):
-                withdraw()
-                return _ABORT_SUCCEEDED
-            return _ABORT_FAILED  # fired: the value is on its way
+    def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> Awaitable[bool]:
+        """Park the task until fired (True) or timed out and withdrawn (False).
 
+        Without a timeout this returns trio's ``wait_task_rescheduled`` itself (no coroutine of
+        our own around it: a rendezvous parks once per value), which :meth:`wake` resumes
+        with True."""
+        self._withdraw = withdraw
         if timeout is None:
-            await _wait_task_rescheduled(abort)
-            return True
+            return _wait_task_rescheduled(self._abort)  # type: ignore[no-any-return]
+        return self._wait_at_most(timeout)
+
+    async def _wait_at_most(self, timeout: float) -> bool:
         with _trio.move_on_after(max(timeout, 0.0)):
-            await _wait_task_rescheduled(abort)
-            return True
+            return await _wait_task_rescheduled(self._abort)  # type: ignore[no-any-return]
         return False
 
 
@@ -391,16 +400,24 @@ class Parked:
     waiter (a ``select`` case's index). A waiter parked on several queues (or twice on one) has
     one entry per registration; entries compare by identity."""
 
-    __slots__ = ("index", "value", "waiter")
+    __slots__ = ("index", "queue", "value", "waiter")
 
-    def __init__(self, waiter: Waiter, value: Any = None, index: int = 0) -> None:
+    def __init__(self, waiter: Waiter, value: Any, index: int, queue: WaitQueue) -> None:
         self.waiter = waiter
         self.value = value
         self.index = index
+        self.queue = queue  # the queue it was parked on
 
     def wake(self) -> None:
         """Wake the entry's waiter (after the firer released the owner's lock)."""
         self.waiter.wake()
+
+    def withdraw(self) -> None:
+        """Take the entry out of its queue if it is still there, under the queue's lock (a
+        wait's ``withdraw``: a bound method costs less than a closure per wait)."""
+        q = self.queue
+        with q.lock:
+            q.pop(self, None)
 
     def __repr__(self) -> str:
         state = "claimed" if self.waiter.claimed() else "live"
@@ -443,7 +460,11 @@ class WaitQueue(OrderedDict[Parked, None]):
 
     def park(self, waiter: Waiter, value: Any = None, index: int = 0) -> Parked:
         """Append a new entry for ``waiter`` (FIFO) and return it. Lock held."""
-        e = Parked(waiter, value, index)
+        e = _new_parked(Parked)  # Parked(waiter, value, index, self) without the __init__ call
+        e.waiter = waiter
+        e.value = value
+        e.index = index
+        e.queue = self
         self[e] = None
         return e
 
@@ -452,14 +473,10 @@ class WaitQueue(OrderedDict[Parked, None]):
         return self.pop(entry, _MISSING) is not _MISSING
 
     def withdrawer(self, entry: Parked) -> Callable[[], None]:
-        """The ``withdraw`` callable for ``entry``'s wait: take the lock, :meth:`remove`."""
-        lock = self.lock
-
-        def withdraw() -> None:
-            with lock:
-                self.pop(entry, None)
-
-        return withdraw
+        """The ``withdraw`` callable for ``entry``'s wait: take the lock, :meth:`remove`
+        (``entry.withdraw``)."""
+        assert entry.queue is self, "the entry was parked on another queue"
+        return entry.withdraw
 
     def pop_live(self, last: bool = False) -> Parked | None:
         """Claim and remove the oldest (``last``: the newest) entry whose waiter is unclaimed,
@@ -529,6 +546,7 @@ class WaitQueue(OrderedDict[Parked, None]):
 
 
 _MISSING: Any = object()
+_new_parked = object.__new__
 
 
 def wake_all(fired: Iterable[Waiter | Parked]) -> None:

@@ -17,9 +17,29 @@ Rules (Go's ``runtime/chan.go``), each pinned by a test:
 * A ``None`` channel in ``select`` is never ready (Go's nil channel).
 
 Invariants, under ``_lock``: ``_recvq`` non-empty implies the buffer is empty; ``_sendq``
-non-empty implies the buffer is full. (Entries whose waiter was claimed elsewhere -- a ``select``
-completed on another channel -- may linger until their owner withdraws them; every reader of a
-queue skips and drops them.)
+non-empty implies the buffer is full, except while a lock-free receive (below) is between its pop
+and its refill. (Entries whose waiter was claimed elsewhere -- a ``select`` completed on another
+channel -- may linger until their owner withdraws them; every reader of a queue skips and drops
+them.)
+
+**The lock-free receive.** Values enter the buffer only under ``_lock``; a receive that finds the
+buffer non-empty takes its head with one ``deque.popleft()`` *without* the lock (CPython's GIL
+makes the pop atomic and orders all reads and writes). Under the GIL a lock that its holder
+keeps while the interpreter switches threads makes the other side block on it, and the two
+threads then hand the lock to each other on every operation (a convoy, ~1.5 us per value); one
+lock-free side breaks it. The receive is linearized at its pop, and its refill belongs to it:
+
+* after the pop it looks at ``_sendq``; if a sender is parked there (the buffer was full) it
+  takes the lock and moves parked senders' values into the free slots, in order (the *refill*);
+* a sender parks, and *then*, still under the lock, looks for a free slot: if there is one and it
+  heads ``_sendq`` it takes the slot itself. With the receiver's pop-then-look this is Dekker's
+  handshake: at least one of the two sees the other, so no sender stays parked beside a free
+  slot;
+* a sender never takes a slot while a live sender is parked ahead of it, so order is FIFO even
+  while a refill is pending (it parks behind; a ``timeout=0`` send raises, linearized before the
+  pending receive, whose caller has not returned yet).
+
+Builds without the GIL take the lock for every receive (the handshake needs one global order).
 
 ``select`` follows Go's three passes, with one difference: it never holds two channel locks at
 once, so no lock order is needed and overlapping selects cannot deadlock. Pass 1 tries the cases
@@ -90,9 +110,11 @@ class _Marker:
 
 
 _BLOCK: Any = _Marker("BLOCK")  # the operation would block
-_CLOSED: Any = _Marker("CLOSED")  # receive on a closed, drained channel
 _SENT: Any = _Marker("SENT")  # the value went into the buffer
 _UNBOUNDED = sys.maxsize
+# CPython with the GIL: one deque.popleft() is atomic and every thread sees one order of memory
+# operations, which the lock-free receive relies on (see above). Free-threaded builds lock.
+_LOCK_FREE_RECV: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 _sniffio_local = sniffio.thread_local  # trio sets .name == "trio" while it runs a task
 _trio_ll: Any = None  # trio.lowlevel, bound by the first trio caller (import goprims stays light)
 
@@ -152,9 +174,50 @@ class Chan(Generic[T]):
 
     # ------------------------------------------------------------------ lock-held steps
 
-    def _send_locked(self, value: T) -> Any:
-        """Try to send without blocking: a claimed receiver's waiter to wake, ``_SENT`` if
-        buffered, or ``_BLOCK``. Raises ChanClosed. Lock held."""
+    def _refill_locked(self) -> list[Waiter]:
+        """Move parked senders' values into the free slots, oldest first. Returns their waiters
+        (claimed, ``ok``) for the caller to wake once it has unlocked. Lock held."""
+        buf = self._buf
+        sq = self._sendq
+        cap = self._cap
+        moved: list[Waiter] = []
+        while sq and len(buf) < cap:
+            e = sq.pop_live()
+            if e is None:
+                break
+            w = e.waiter
+            w.index = e.index
+            w.ok = True
+            buf.append(e.value)
+            moved.append(w)
+        return moved
+
+    def _refill(self) -> None:
+        """The end of a lock-free receive that saw parked senders: refill, then wake them."""
+        with self._lock:
+            moved = self._refill_locked()
+        wake_all(moved)
+
+    def _send_locked(
+        self,
+        value: T,
+        timeout: float | None = 0,
+        new_waiter: Callable[[], _W] | None = None,
+    ) -> tuple[Any, Parked | None, _W | None]:
+        """Every send's step under the lock (all worlds), as a triple ``(r, entry, waiter)``:
+
+        * completed: ``(r, None, None)``, ``r`` being ``_SENT`` (the value went into the buffer)
+          or the parked receiver's waiter, claimed and given the value, for the caller to wake
+          once it has unlocked;
+        * must wait: ``(_BLOCK, entry, waiter)``: a new waiter (from ``new_waiter``) parked in
+          ``_sendq`` with the value in ``entry``; without ``new_waiter`` (a select's poll, a
+          timer's offer), ``(_BLOCK, None, None)`` and nothing parked.
+
+        It must wait when the buffer is full, and also when live senders are parked ahead of it
+        (a lock-free receive's refill is pending: this send must not overtake them). Raises
+        :class:`ChanClosed` on a closed channel, :class:`TimeoutError` if it would have to wait
+        and ``timeout <= 0``. Lock held.
+        """
         if self._closed:
             raise ChanClosed("send on closed channel")
         rq = self._recvq
@@ -165,88 +228,77 @@ class Chan(Generic[T]):
                 w.index = e.index
                 w.value = value
                 w.ok = True
-                return w
-        if len(self._buf) < self._cap:
-            self._buf.append(value)
-            return _SENT
-        return _BLOCK
-
-    def _recv_locked(self) -> tuple[Any, Waiter | None]:
-        """Try to receive without blocking: ``(value, waiter to wake or None)``; the value is
-        ``_CLOSED`` for a closed drained channel, ``_BLOCK`` if nothing is there. Lock held."""
+                return w, None, None
         buf = self._buf
         sq = self._sendq
-        if buf:
-            v = buf.popleft()
-            if sq:  # the buffer was full: move the first parked sender's value in
+        if len(buf) < self._cap and (not sq or not sq.has_live()):
+            buf.append(value)
+            return _SENT, None, None
+        if new_waiter is None:
+            return _BLOCK, None, None
+        if timeout is not None and timeout <= 0:
+            raise TimeoutError("send would block")
+        me = new_waiter()
+        e = sq.park(me, value)
+        # The handshake's sender half: park, then look. A lock-free receive may have freed a
+        # slot since we looked; with nobody parked ahead, take it ourselves.
+        if len(buf) < self._cap and sq.peek_live() is e:
+            sq.claim(e)  # succeeds: only holders of the lock can reach this fresh waiter
+            buf.append(value)
+            return _SENT, None, None
+        return _BLOCK, e, me
+
+    def _recv_or_park(
+        self, timeout: float | None = 0, new_waiter: Callable[[], _W] | None = None
+    ) -> tuple[Any, bool, Parked | None, _W | None]:
+        """Every receive's slow path (all worlds), as ``(value, ok, entry, waiter)``:
+
+        * completed: ``(value, ok, None, None)`` as ``recv_ok`` returns it; parked senders
+          whose values were taken or moved into the buffer have been woken (after unlocking);
+        * must wait: ``(None, False, entry, waiter)``: a new waiter (from ``new_waiter``)
+          parked in ``_recvq``; once fired, it holds ``value`` and ``ok``. Without
+          ``new_waiter`` (a select's poll): ``(_BLOCK, False, None, None)``, nothing parked.
+
+        Raises :class:`TimeoutError` if it would have to wait and ``timeout <= 0``. Takes the
+        lock.
+        """
+        buf = self._buf
+        sq = self._sendq
+        moved: list[Waiter] | None = None
+        with self._lock:
+            if buf:
+                try:
+                    v = buf.popleft()
+                except IndexError:  # lock-free receivers took the rest meanwhile
+                    v = _BLOCK
+                else:
+                    if sq:
+                        moved = self._refill_locked()
+            else:
+                v = _BLOCK
+            if v is _BLOCK and sq:
+                # Unbuffered, or lock-free receives emptied the buffer before refilling it:
+                # the oldest parked sender's value is next.
                 e = sq.pop_live()
                 if e is not None:
                     w = e.waiter
                     w.index = e.index
                     w.ok = True
-                    buf.append(e.value)
-                    return v, w
-            return v, None
-        if sq:
-            e = sq.pop_live()
-            if e is not None:
-                w = e.waiter
-                w.index = e.index
-                w.ok = True
-                return e.value, w
-        if self._closed:
-            return _CLOSED, None
-        return _BLOCK, None
-
-    def _send_ready(self, me: Waiter) -> bool:
-        return self._closed or len(self._buf) < self._cap or self._recvq.has_live(me)
-
-    def _recv_ready(self, me: Waiter) -> bool:
-        return bool(self._buf) or self._closed or self._sendq.has_live(me)
-
-    def _send_or_park(
-        self, value: T, timeout: float | None, new_waiter: Callable[[], _W]
-    ) -> tuple[Any, Parked | None, _W | None]:
-        """The slow path of every send (all worlds), as a triple ``(r, entry, waiter)``:
-
-        * completed: ``(r, None, None)``, ``r`` being ``_SENT`` (the value went into the buffer)
-          or the parked receiver's waiter, claimed and given the value, for the caller to wake;
-        * must wait: ``(_BLOCK, entry, waiter)``: a new waiter (from ``new_waiter``; none is
-          made for a hand-off) parked in ``_sendq`` with the value in ``entry``.
-
-        Raises :class:`ChanClosed` on a closed channel, :class:`TimeoutError` if it would have
-        to wait and ``timeout <= 0``.
-        """
-        with self._lock:
-            r = self._send_locked(value)
-            if r is not _BLOCK:
-                return r, None, None
-            if timeout is not None and timeout <= 0:
-                raise TimeoutError("send would block")
-            w = new_waiter()
-            return _BLOCK, self._sendq.park(w, value), w
-
-    def _recv_or_park(
-        self, timeout: float | None, new_waiter: Callable[[], _W]
-    ) -> tuple[Any, Waiter | None, Parked | None, _W | None]:
-        """The slow path of every receive (all worlds), as ``(v, sender, entry, waiter)``:
-
-        * completed: ``(v, sender, None, None)``, ``v`` being the value received or
-          ``_CLOSED`` (closed and drained), ``sender`` the parked sender's waiter (claimed;
-          its value was taken or moved into the buffer) for the caller to wake, or None;
-        * must wait: ``(_BLOCK, None, entry, waiter)``: a new waiter (from ``new_waiter``)
-          parked in ``_recvq``.
-
-        Raises :class:`TimeoutError` if it would have to wait and ``timeout <= 0``.
-        """
-        with self._lock:
-            v, w = self._recv_locked()
-            if v is not _BLOCK:
-                return v, w, None, None
-            if timeout is not None and timeout <= 0:
-                raise TimeoutError("receive would block")
-            me = new_waiter()
-            return _BLOCK, None, self._recvq.park(me), me
+                    v = e.value
+                    moved = [w, *self._refill_locked()] if sq and self._cap else [w]
+            if v is _BLOCK:
+                if self._closed:
+                    return None, False, None, None
+                if new_waiter is None:
+                    return _BLOCK, False, None, None
+                if timeout is not None and timeout <= 0:
+                    raise TimeoutError("receive would block")
+                me = new_waiter()
+                return None, False, self._recvq.park(me), me
+        if moved:  # after unlocking, as Go does
+            for w in moved:
+                w.wake()
+        return v, True, None, None
 
     # ------------------------------------------------------------------ send
 
@@ -259,18 +311,20 @@ class Chan(Generic[T]):
         """
         lock = self._lock
         lock.acquire()  # plain acquire/release: markedly cheaper than `with` on the hot path
-        # Fast path: room in the buffer and no parked receiver to hand to.
-        if not self._recvq and len(self._buf) < self._cap and not self._closed:
+        # Fast path: room in the buffer, no parked receiver to hand to, no parked sender ahead.
+        if not self._recvq and not self._sendq and len(self._buf) < self._cap and not self._closed:
             self._buf.append(value)
             lock.release()
             return
-        lock.release()
-        r, e, w = self._send_or_park(value, timeout, ThreadWaiter)
+        try:
+            r, e, w = self._send_locked(value, timeout, ThreadWaiter)
+        finally:
+            lock.release()
         if e is None or w is None:
             if r is not _SENT:
                 r.wake()
             return
-        if not w.wait(timeout, self._sendq.withdrawer(e)):
+        if not w.wait(timeout, e.withdraw):
             raise TimeoutError(f"send timed out after {timeout} s")
         if not w.ok:
             raise ChanClosed("send on closed channel")
@@ -288,61 +342,66 @@ class Chan(Generic[T]):
             await ll.checkpoint_if_cancelled()
         lock = self._lock
         lock.acquire()
-        if not self._recvq and len(self._buf) < self._cap and not self._closed:
+        if not self._recvq and not self._sendq and len(self._buf) < self._cap and not self._closed:
             self._buf.append(value)  # fast path, as in send
             lock.release()
             if ll is not None:
                 await ll.cancel_shielded_checkpoint()
             return
-        lock.release()
-        r, e, w = self._send_or_park(value, timeout, async_waiter if ll is None else TrioWaiter)
+        try:
+            r, e, w = self._send_locked(value, timeout, async_waiter if ll is None else TrioWaiter)
+        finally:
+            lock.release()
         if e is None or w is None:
             if r is not _SENT:
                 r.wake()
             if ll is not None:
                 await ll.cancel_shielded_checkpoint()
             return
-        if not await w.wait(timeout, self._sendq.withdrawer(e)):
+        if not await w.wait(timeout, e.withdraw):
             raise TimeoutError(f"send timed out after {timeout} s")
         if not w.ok:
             raise ChanClosed("send on closed channel")
 
     # ------------------------------------------------------------------ receive
+    #
+    # Every receive starts with the lock-free pop (module docstring) when the buffer holds a
+    # value, and otherwise takes the slow path under the lock.
 
     def recv_ok(self, timeout: float | None = None) -> tuple[T | None, bool]:
         """Go's ``v, ok := <-ch``: ``(value, True)``, or ``(None, False)`` once the channel is
         closed and drained. Blocks while the channel is empty; :class:`TimeoutError` after
         ``timeout`` seconds (nothing was received)."""
-        lock = self._lock
-        lock.acquire()
         buf = self._buf
-        if buf and not self._sendq:  # fast path: a buffered value, no parked sender to move in
-            v = buf.popleft()
-            lock.release()
-            return v, True
-        lock.release()
-        v, w, e, me = self._recv_or_park(timeout, ThreadWaiter)
+        if buf and _LOCK_FREE_RECV:
+            try:
+                v = buf.popleft()
+            except IndexError:  # another receiver took it: the slow path decides
+                pass
+            else:
+                if self._sendq:
+                    self._refill()
+                return v, True
+        v, ok, e, me = self._recv_or_park(timeout, ThreadWaiter)
         if e is not None and me is not None:
-            if not me.wait(timeout, self._recvq.withdrawer(e)):
+            if not me.wait(timeout, e.withdraw):
                 raise TimeoutError(f"receive timed out after {timeout} s")
             return me.value, me.ok
-        if w is not None:
-            w.wake()
-        if v is _CLOSED:
-            return None, False
-        return v, True
+        return v, ok
 
     def recv(self, timeout: float | None = None) -> T:
         """Receive a value. Raises :class:`ChanClosed` once the channel is closed and drained
         (buffered values are delivered first), :class:`TimeoutError` after ``timeout``."""
-        lock = self._lock
-        lock.acquire()
         buf = self._buf
-        if buf and not self._sendq:  # fast path, as in recv_ok
-            v = buf.popleft()
-            lock.release()
-            return v
-        lock.release()
+        if buf and _LOCK_FREE_RECV:  # the lock-free pop, as in recv_ok
+            try:
+                v = buf.popleft()
+            except IndexError:
+                pass
+            else:
+                if self._sendq:
+                    self._refill()
+                return v
         got, ok = self.recv_ok(timeout)
         if not ok:
             raise ChanClosed("receive from closed channel")
@@ -358,35 +417,54 @@ class Chan(Generic[T]):
         ll = (_trio_ll or _bind_trio_ll()) if _sniffio_local.name == "trio" else None
         if ll is not None:
             await ll.checkpoint_if_cancelled()
-        lock = self._lock
-        lock.acquire()
         buf = self._buf
-        if buf and not self._sendq:  # fast path, as in recv_ok
-            v = buf.popleft()
-            lock.release()
-            if ll is not None:
-                await ll.cancel_shielded_checkpoint()
-            return v, True
-        lock.release()
-        v, w, e, me = self._recv_or_park(timeout, async_waiter if ll is None else TrioWaiter)
+        if buf and _LOCK_FREE_RECV:  # the lock-free pop, as in recv_ok
+            try:
+                v = buf.popleft()
+            except IndexError:
+                pass
+            else:
+                if self._sendq:
+                    self._refill()
+                if ll is not None:
+                    await ll.cancel_shielded_checkpoint()
+                return v, True
+        v, ok, e, me = self._recv_or_park(timeout, async_waiter if ll is None else TrioWaiter)
         if e is not None and me is not None:
-            if not await me.wait(timeout, self._recvq.withdrawer(e)):
+            if not await me.wait(timeout, e.withdraw):
                 raise TimeoutError(f"receive timed out after {timeout} s")
             return me.value, me.ok
-        if w is not None:
-            w.wake()
         if ll is not None:
             await ll.cancel_shielded_checkpoint()
-        if v is _CLOSED:
-            return None, False
-        return v, True
+        return v, ok
 
     async def async_recv(self, timeout: float | None = None) -> T:
         """:meth:`recv` for asyncio and trio tasks."""
-        v, ok = await self.async_recv_ok(timeout)
+        ll = (_trio_ll or _bind_trio_ll()) if _sniffio_local.name == "trio" else None
+        if ll is not None:
+            await ll.checkpoint_if_cancelled()
+        buf = self._buf
+        if buf and _LOCK_FREE_RECV:  # the lock-free pop, as in recv_ok (inline: a hot path)
+            try:
+                v = buf.popleft()
+            except IndexError:
+                pass
+            else:
+                if self._sendq:
+                    self._refill()
+                if ll is not None:
+                    await ll.cancel_shielded_checkpoint()
+                return v
+        v, ok, e, me = self._recv_or_park(timeout, async_waiter if ll is None else TrioWaiter)
+        if e is not None and me is not None:
+            if not await me.wait(timeout, e.withdraw):
+                raise TimeoutError(f"receive timed out after {timeout} s")
+            v, ok = me.value, me.ok
+        elif ll is not None:
+            await ll.cancel_shielded_checkpoint()
         if not ok:
             raise ChanClosed("receive from closed channel")
-        return v  # type: ignore[return-value]
+        return v
 
     # ------------------------------------------------------------------ close
 
@@ -427,7 +505,7 @@ class Chan(Generic[T]):
         with self._lock:
             if self._closed:
                 return False
-            r = self._send_locked(value)
+            r = self._send_locked(value)[0]
         if r is _BLOCK:
             return False
         if r is not _SENT:
@@ -524,21 +602,16 @@ def _poll(order: list[_Case]) -> Selected | None:
     for index, is_send, ch, value in order:
         if is_send:
             with ch._lock:
-                r = ch._send_locked(value)  # raises ChanClosed: a closed send case was chosen
+                r = ch._send_locked(value)[0]  # raises ChanClosed: a closed send case was chosen
             if r is _BLOCK:
                 continue
             if r is not _SENT:
                 r.wake()
             return Selected(index, None, True)
-        with ch._lock:
-            v, w = ch._recv_locked()
+        v, ok, _, _ = ch._recv_or_park()
         if v is _BLOCK:
             continue
-        if w is not None:
-            w.wake()
-        if v is _CLOSED:
-            return Selected(index, None, False)
-        return Selected(index, v, True)
+        return Selected(index, v, ok)
     return None
 
 
@@ -556,11 +629,24 @@ def _register(order: list[_Case], w: Waiter) -> _Registration | None:
     regs: _Registration = []
     for index, is_send, ch, value in order:
         with ch._lock:
-            ready = ch._send_ready(w) if is_send else ch._recv_ready(w)
+            # Park, then look (for a send case this is the handshake's sender half: see the
+            # module docstring); a ready case withdraws the entry again.
+            if is_send:
+                q = ch._sendq
+                e = q.park(w, value, index)
+                ready = (
+                    ch._closed
+                    or ch._recvq.has_live(w)
+                    or (len(ch._buf) < ch._cap and q.peek_live() is e)
+                )
+            else:
+                q = ch._recvq
+                e = q.park(w, value, index)
+                ready = bool(ch._buf) or ch._closed or ch._sendq.has_live(w)
             if not ready:
-                q = ch._sendq if is_send else ch._recvq
-                regs.append((q, q.park(w, value, index)))
+                regs.append((q, e))
                 continue
+            q.remove(e)
         if w.cancel():
             _withdraw(regs)
             return None
