@@ -44,8 +44,9 @@ Builds without the GIL take the lock for every receive (the handshake needs one 
 ``select`` follows Go's three passes, with one difference: it never holds two channel locks at
 once, so no lock order is needed and overlapping selects cannot deadlock. Pass 1 tries the cases
 in a uniformly random order and completes the first ready one. Pass 2 registers one shared waiter
-on every channel, one lock at a time; if a case turns out to be ready while registering, the
-select claims its own waiter (so nobody can complete it), withdraws, and starts again at pass 1.
+on every channel, one lock at a time, parking first and then looking (for a send case, the
+sender's half of the handshake); if a case turns out to be ready while registering, the select
+claims its own waiter (so nobody can complete it), withdraws, and starts again at pass 1.
 A firer completes a parked select only by winning the waiter's claim, so exactly one case fires.
 Pass 3, after waking, withdraws the waiter from the other channels.
 """
