@@ -265,19 +265,19 @@ class Chan(Generic[T]):
         """
         buf = self._buf
         sq = self._sendq
-        moved: list[Waiter] | None = None
-        with self._lock:
-            if buf:
-                try:
-                    v = buf.popleft()
-                except IndexError:  # lock-free receivers took the rest meanwhile
-                    v = _BLOCK
-                else:
-                    if sq:
+        moved: list[Waiter] | None = None  # parked senders completed here, woken after unlocking
+        lock = self._lock
+        lock.acquire()
+        try:
+            if sq:  # a full buffer, a rendezvous, or a refill pending
+                if buf:
+                    try:
+                        v = buf.popleft()
+                    except IndexError:  # lock-free receivers took the rest meanwhile
+                        pass
+                    else:
                         moved = self._refill_locked()
-            else:
-                v = _BLOCK
-            if v is _BLOCK and sq:
+                        return v, True, None, None
                 # Unbuffered, or lock-free receives emptied the buffer before refilling it:
                 # the oldest parked sender's value is next.
                 e = sq.pop_live()
@@ -285,21 +285,26 @@ class Chan(Generic[T]):
                     w = e.waiter
                     w.index = e.index
                     w.ok = True
-                    v = e.value
                     moved = [w, *self._refill_locked()] if sq and self._cap else [w]
-            if v is _BLOCK:
-                if self._closed:
-                    return None, False, None, None
-                if new_waiter is None:
-                    return _BLOCK, False, None, None
-                if timeout is not None and timeout <= 0:
-                    raise TimeoutError("receive would block")
-                me = new_waiter()
-                return None, False, self._recvq.park(me), me
-        if moved:  # after unlocking, as Go does
-            for w in moved:
-                w.wake()
-        return v, True, None, None
+                    return e.value, True, None, None
+            elif buf:
+                try:
+                    return buf.popleft(), True, None, None
+                except IndexError:
+                    pass
+            if self._closed:
+                return None, False, None, None
+            if new_waiter is None:
+                return _BLOCK, False, None, None
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("receive would block")
+            me = new_waiter()
+            return None, False, self._recvq.park(me), me
+        finally:
+            lock.release()
+            if moved:  # after unlocking, as Go does
+                for w in moved:
+                    w.wake()
 
     # ------------------------------------------------------------------ send
 
