@@ -138,7 +138,7 @@ class Chan(Generic[T]):
     twin for asyncio and trio tasks; threads and tasks may share one channel.
     """
 
-    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_lock", "_recvq", "_sendq")
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_lock", "_recvq", "_room", "_sendq")
 
     def __init__(self, cap: int | None = 0) -> None:
         if cap is not None:
@@ -152,6 +152,9 @@ class Chan(Generic[T]):
         self._recvq = WaitQueue(self._lock)  # parked receivers, FIFO
         self._sendq = WaitQueue(self._lock)  # parked senders (entry value: what they send), FIFO
         self._closed = False
+        # The send fast path's bound: _cap while open, -1 once closed, so that one comparison,
+        # len(buf) < _room, also rules out a closed channel.
+        self._room = self._cap
 
     # ------------------------------------------------------------------ introspection
 
@@ -317,9 +320,11 @@ class Chan(Generic[T]):
         """
         lock = self._lock
         lock.acquire()  # plain acquire/release: markedly cheaper than `with` on the hot path
-        # Fast path: room in the buffer, no parked receiver to hand to, no parked sender ahead.
-        if not self._recvq and not self._sendq and len(self._buf) < self._cap and not self._closed:
-            self._buf.append(value)
+        # Fast path: room in an open buffer, no parked receiver to hand to, no parked sender
+        # ahead.
+        buf = self._buf
+        if not self._recvq and not self._sendq and len(buf) < self._room:
+            buf.append(value)
             lock.release()
             return
         try:
@@ -348,8 +353,9 @@ class Chan(Generic[T]):
             await ll.checkpoint_if_cancelled()
         lock = self._lock
         lock.acquire()
-        if not self._recvq and not self._sendq and len(self._buf) < self._cap and not self._closed:
-            self._buf.append(value)  # fast path, as in send
+        buf = self._buf
+        if not self._recvq and not self._sendq and len(buf) < self._room:
+            buf.append(value)  # fast path, as in send
             lock.release()
             if ll is not None:
                 await ll.cancel_shielded_checkpoint()
@@ -482,6 +488,7 @@ class Chan(Generic[T]):
             if self._closed:
                 raise ChanClosed("close of closed channel")
             self._closed = True
+            self._room = -1
             wake = self._recvq.claim_all() + self._sendq.claim_all()
             for e in wake:
                 w = e.waiter

@@ -301,6 +301,26 @@ def test_on_error_raising_is_logged_and_the_konfig_goes_on(
     assert "on_error raised" in caplog.text
 
 
+def test_on_error_may_close_the_konfig(storage: MemoryStorage) -> None:
+    # on_error runs on the informer's listener thread: close() must not wait for that thread
+    # (it did, forever), and nothing after the close is applied.
+    closed: Chan[None] = Chan(1)
+    k: Konfig
+
+    def close_on_error(exc: KonfigValueError, rev: int) -> None:
+        k.close()
+        closed.send(None)
+
+    k = Konfig(storage, KEY, on_error=close_on_error)
+    write(k, {"a": "1"})
+    bad = k.set({"a": "---\n[\n"})
+    closed.recv(timeout=WAIT)  # returned from close() inside on_error
+    k.set({"a": "2"})  # written, but the konfig no longer follows
+    assert k.subscribe().recv_ok(timeout=WAIT) == (None, False)
+    assert k.get("a") == ("1", bad)  # the last good value, at the bad revision
+    k.close()  # idempotent
+
+
 # ----------------------------------------------------------------------- typed getters
 
 

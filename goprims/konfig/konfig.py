@@ -123,7 +123,9 @@ class Konfig:
     informer has listed the storage and this konfig has applied what it found. ``on_error(exc,
     revision)`` is called with a :class:`KonfigValueError` for every value that fails to parse
     or decode (the last good value stays); errors are logged too. :meth:`close` (or leaving a
-    ``with`` block) stops following; reads keep answering from the last snapshot.
+    ``with`` block) stops following; reads keep answering from the last snapshot. ``on_error``
+    may call :meth:`close`: it runs on the informer's listener thread, so that ``close`` returns
+    without waiting for the informer, and no later change is applied.
 
     Every method may be called from any thread; readers (:meth:`get`, the typed getters,
     :meth:`revision`) never take a lock.
@@ -151,7 +153,8 @@ class Konfig:
         self._last_rv = 0  # highest resourceVersion applied (deletions included); under _write
         self._decoders: dict[tuple[str, ...], Callable[[Any], Any]] = {}  # under _write
         self._subs: tuple[Chan[int], ...] = ()  # copy-on-write, under _write
-        self._closed = False
+        self._closed = False  # under _write
+        self._applying = threading.local()  # .active: this thread is in _apply (the listener)
         # The environment mount: which keys, and the variables this konfig set. Under _env.
         self._env = threading.Lock()
         self._env_keys: tuple[str, ...] | None = None
@@ -188,7 +191,11 @@ class Konfig:
             self._closed = True
             subs, self._subs = self._subs, ()
         self._stop.close()
-        self._stopped.recv_ok()
+        # Called from on_error, this is the informer's listener thread: waiting for the
+        # informer to stop would wait for ourselves. It stops once the handler returns, and
+        # _apply ignores anything after close.
+        if not getattr(self._applying, "active", False):
+            self._stopped.recv_ok()
         for ch in subs:
             ch.close()
 
@@ -436,6 +443,13 @@ class Konfig:
 
     def _apply(self, obj: Any, *, deleted: bool) -> None:
         """Apply an informer event (on the informer's listener thread, one at a time)."""
+        self._applying.active = True
+        try:
+            self._apply_event(obj, deleted=deleted)
+        finally:
+            self._applying.active = False
+
+    def _apply_event(self, obj: Any, *, deleted: bool) -> None:
         if _meta_field(obj, "name") != self._name:
             return
         raw_rv = _meta_field(obj, "resourceVersion")
@@ -448,6 +462,8 @@ class Konfig:
             return
         errors: list[KonfigValueError] = []
         with self._write:
+            if self._closed:  # close() from on_error: it stopped following
+                return
             if rv <= self._last_rv:  # stale or repeated: compared as numbers ("10" > "9")
                 return
             self._last_rv = rv
