@@ -19,16 +19,18 @@ from goprims.chan import Chan
 
 
 class Parked:
-    """Counts thread parkings in goprims.chan (each ``ThreadWaiter.wait`` call)."""
+    """Counts thread parkings in goprims.chan (each ``ThreadWaiter.wait`` call); with
+    ``thread_name``, only the parkings of the thread of that name."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, thread_name: str | None = None) -> None:
         sem = self._sem = threading.Semaphore(0)
 
         class SpyWaiter(ThreadWaiter):
             __slots__ = ()
 
             def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
-                sem.release()
+                if thread_name is None or threading.current_thread().name == thread_name:
+                    sem.release()
                 return super().wait(timeout, withdraw)
 
         monkeypatch.setattr(chan, "ThreadWaiter", SpyWaiter)

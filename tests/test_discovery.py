@@ -12,40 +12,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from goprims import AggregatorStopped as TopLevelAggregatorStopped
-from goprims import chan
-from goprims._waiter import ThreadWaiter
 from goprims.chan import Chan, ChanClosed
 from goprims.clock import FakeClock
 from goprims.context import Context
 from goprims.discovery import AggregatorStopped, CoalescingAggregator, Group
 
+pytest.register_assert_rewrite("chan_support")  # before importing it: its asserts report in full
+from chan_support import Parked  # noqa: E402
+
 RECEIVER = "discovery-test-receiver"
 
 
-class ReceiverParked:
+class ReceiverParked(Parked):
     """Counts how often the test's receiver thread parks in goprims.chan (its recv blocks)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        sem = self._sem = threading.Semaphore(0)
-
-        class SpyWaiter(ThreadWaiter):
-            __slots__ = ()
-
-            def wait(self, timeout: float | None, withdraw: Callable[[], None]) -> bool:
-                if threading.current_thread().name == RECEIVER:
-                    sem.release()
-                return super().wait(timeout, withdraw)
-
-        monkeypatch.setattr(chan, "ThreadWaiter", SpyWaiter)
-
-    def wait(self) -> None:
-        assert self._sem.acquire(timeout=10), "the receiver never parked"
+        super().__init__(monkeypatch, thread_name=RECEIVER)
 
 
 @pytest.fixture
@@ -140,6 +128,32 @@ def tick(clock: FakeClock, parked: ReceiverParked, rx: Receiver) -> dict[str, li
     return snaps[0]
 
 
+def started(
+    agg: CoalescingAggregator, subs: list[str], name: str = "p"
+) -> tuple[Chan[list[Group]], Receiver]:
+    """Register one Manual provider ``name`` on ``subs`` and start the aggregator; return the
+    provider's channel (once the provider runs) and a Receiver started on ``sync_ch``."""
+    p = Manual()
+    agg.add_provider(name, subs, p)
+    agg.start()
+    out = p.out()
+    return out, Receiver(agg)
+
+
+def static_foo_delivered(
+    agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
+) -> tuple[Manual, Receiver]:
+    """The start of prometheus' TestTargetSetTargetGroupsPresentOnConfig* cases: provider
+    "static" on sub "prometheus" reports group "0" (foo:9090), and one snapshot delivers it."""
+    p = Manual()
+    agg.set_providers({"static": (["prometheus"], p)})
+    agg.start()
+    rx = Receiver(agg)
+    send(p.out(), [g("0", "foo:9090")])
+    tick(clock, parked, rx)
+    return p, rx
+
+
 # ---------------------------------------------------------------------------------- Group
 
 
@@ -207,11 +221,7 @@ def test_aggregator_stopped_is_exported_from_goprims() -> None:
 def test_100_rapid_updates_within_one_interval_give_at_most_two_snapshots_with_the_final_state(
     agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
 ) -> None:
-    p = Manual()
-    agg.add_provider("p", ["job"], p)
-    agg.start()
-    out = p.out()
-    rx = Receiver(agg)
+    out, rx = started(agg, ["job"])
     final = {"g": ({"__instance__": "99"},)}
     for i in range(100):
         out.send([g("g", str(i))], timeout=10)
@@ -235,11 +245,7 @@ def test_100_updates_racing_the_tick_give_at_most_two_snapshots_and_the_last_is_
 ) -> None:
     # The tick fires while the burst is in flight, wherever that falls in it: one snapshot
     # for what was applied by then, at most one more for the rest, and the last is final.
-    p = Manual()
-    agg.add_provider("p", ["job"], p)
-    agg.start()
-    out = p.out()
-    rx = Receiver(agg)
+    out, rx = started(agg, ["job"])
 
     def burst() -> None:
         for i in range(100):
@@ -304,11 +310,7 @@ def test_no_update_means_no_snapshot_and_no_armed_timer(
 def test_an_empty_group_deletes_its_source(
     agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
 ) -> None:
-    p = Manual()
-    agg.add_provider("p", ["job"], p)
-    agg.start()
-    out = p.out()
-    rx = Receiver(agg)
+    out, rx = started(agg, ["job"])
     send(out, [g("a", "1"), g("b", "2")])
     assert set(targets(tick(clock, parked, rx), "job")) == {"a", "b"}
     send(out, [Group("a", [])])
@@ -323,11 +325,7 @@ def test_none_and_non_group_entries_are_skipped(
     parked: ReceiverParked,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    p = Manual()
-    agg.add_provider("p", ["job"], p)
-    agg.start()
-    out = p.out()
-    rx = Receiver(agg)
+    out, rx = started(agg, ["job"])
     with caplog.at_level(logging.ERROR, logger="goprims.discovery"):
         send(out, [None, g("a", "1"), "junk"])  # type: ignore[list-item]
         send(out, "not a list")  # type: ignore[arg-type]
@@ -339,11 +337,7 @@ def test_none_and_non_group_entries_are_skipped(
 def test_two_subs_on_one_provider_both_receive_the_groups(
     agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
 ) -> None:
-    p = Manual()
-    agg.add_provider("p", ["job1", "job2"], p)
-    agg.start()
-    out = p.out()
-    rx = Receiver(agg)
+    out, rx = started(agg, ["job1", "job2"])
     send(out, [g("a", "1")])
     snap = tick(clock, parked, rx)
     assert targets(snap, "job1") == targets(snap, "job2") == {"a": ({"__instance__": "1"},)}
@@ -399,11 +393,7 @@ def test_a_later_group_replaces_the_earlier_one_of_the_same_source(
     agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
 ) -> None:
     # "Single TP initials and new groups"
-    p = Manual()
-    agg.add_provider("tp1", ["job"], p)
-    agg.start()
-    out = p.out()
-    rx = Receiver(agg)
+    out, rx = started(agg, ["job"], "tp1")
     send(out, [g("tp1_group1", "1"), g("tp1_group2", "2")])
     tick(clock, parked, rx)
     send(out, [g("tp1_group1", "3"), g("tp1_group2", "4"), g("tp1_group3", "1")])
@@ -596,12 +586,7 @@ def test_set_providers_with_a_renamed_sub_keeps_the_targets(
     agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
 ) -> None:
     # TestTargetSetTargetGroupsPresentOnConfigRename: same provider, sub renamed.
-    p = Manual()
-    agg.set_providers({"static": (["prometheus"], p)})
-    agg.start()
-    rx = Receiver(agg)
-    send(p.out(), [g("0", "foo:9090")])
-    tick(clock, parked, rx)
+    p, rx = static_foo_delivered(agg, clock, parked)
     agg.set_providers({"static": (["prometheus2"], p)})
     snap = tick(clock, parked, rx)
     assert snap == {"prometheus2": [g("0", "foo:9090")], "prometheus": []}
@@ -612,12 +597,7 @@ def test_set_providers_with_a_duplicated_then_dropped_sub(
     agg: CoalescingAggregator, clock: FakeClock, parked: ReceiverParked
 ) -> None:
     # TestTargetSetTargetGroupsPresentOnConfigDuplicateAndDeleteOriginal
-    p = Manual()
-    agg.set_providers({"static": (["prometheus"], p)})
-    agg.start()
-    rx = Receiver(agg)
-    send(p.out(), [g("0", "foo:9090")])
-    tick(clock, parked, rx)
+    p, rx = static_foo_delivered(agg, clock, parked)
     agg.set_providers({"static": (["prometheus", "prometheus2"], p)})
     snap = tick(clock, parked, rx)
     assert snap == {"prometheus": [g("0", "foo:9090")], "prometheus2": [g("0", "foo:9090")]}
