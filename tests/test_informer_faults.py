@@ -185,9 +185,19 @@ def state_of(storage: MemoryStorage, prefix: str = PREFIX) -> dict[str, Any]:
     return out
 
 
-def test_informer_converges_exactly_under_injected_faults() -> None:
-    storage = MemoryStorage()
-    lw = FlakyLW(storage, seed=7)
+def converge_under_faults(
+    storage: MemoryStorage,
+    lw: FlakyLW,
+    changes: int,
+    *,
+    writer_timeout: float = 60,
+    prefix: str = PREFIX,
+    type_meta: dict[str, str] | None = None,
+) -> None:
+    """Run a SharedIndexInformer over ``lw`` with a fast and a slow handler while ``changes``
+    random writes (objects under ``prefix`` carrying ``type_meta``) are churned into
+    ``storage``; then the cache and both handlers' views must equal the storage exactly, both
+    kinds of fault must have been injected, and the informer must stop cleanly."""
     inf = SharedIndexInformer(lw, backoff=Backoff(REAL_CLOCK, initial=0.001, cap=0.01))
     fast, slow = View(), View(slow=True)
     inf.add_event_handler(fast)
@@ -197,15 +207,17 @@ def test_informer_converges_exactly_under_injected_faults() -> None:
     runner.start()
     try:
         writer = threading.Thread(
-            target=churn, args=(storage, 10_000, 11, lambda rv: fast.reach_marker(rv, 30))
+            target=churn,
+            args=(storage, changes, 11, lambda rv: fast.reach_marker(rv, 30)),
+            kwargs={"prefix": prefix, "type_meta": type_meta},
         )
         writer.start()
-        writer.join(60)
+        writer.join(writer_timeout)
         assert not writer.is_alive()
         assert wait_for_cache_sync(stop, inf.synced(), timeout=60)
         # No more writes: each view must reach the final state exactly (a lost or misordered
         # notification leaves it different forever and the wait times out).
-        want = state_of(storage)
+        want = state_of(storage, prefix)
         fast.converge_to(want, timeout=60)
         slow.converge_to(want, timeout=60)
         cache = {View.key(o): o for o in inf.get_store().list()}
@@ -217,3 +229,8 @@ def test_informer_converges_exactly_under_injected_faults() -> None:
         runner.join(10)
     assert not runner.is_alive()
     assert inf.is_stopped()
+
+
+def test_informer_converges_exactly_under_injected_faults() -> None:
+    storage = MemoryStorage()
+    converge_under_faults(storage, FlakyLW(storage, seed=7), 10_000)

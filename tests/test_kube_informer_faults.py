@@ -6,18 +6,13 @@ and each handler's view end equal to the storage."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_informer_faults import FlakyLW, FlakyWatch, View, churn, state_of
+from test_informer_faults import FlakyLW, FlakyWatch, converge_under_faults
 
-from goprims.cache import SharedIndexInformer, wait_for_cache_sync
-from goprims.cache.reflector import Backoff
-from goprims.chan import Chan
-from goprims.clock import REAL_CLOCK
 from goprims.kube import APIServer, KubeListWatch
 from goprims.storage import EtcdStorage, MemoryStorage
 from goprims.watch import ResourceExpired
@@ -66,33 +61,9 @@ def test_informer_over_http_converges_exactly_under_injected_faults(
         inner = KubeListWatch(client, RESOURCE, page_size=40)
         flaky = FlakyWatchListLW if watch_list else FlakyLW
         lw = flaky(storage, seed=7, inner=inner)
-        inf = SharedIndexInformer(lw, backoff=Backoff(REAL_CLOCK, initial=0.001, cap=0.01))
-        fast, slow = View(), View(slow=True)
-        inf.add_event_handler(fast)
-        inf.add_event_handler(slow)
-        stop: Chan[None] = Chan()
-        runner = threading.Thread(target=inf.run, args=(stop,))
-        runner.start()
         try:
-            writer = threading.Thread(
-                target=churn,
-                args=(storage, changes, 11, lambda rv: fast.reach_marker(rv, 30)),
-                kwargs={"prefix": PREFIX, "type_meta": TYPE_META},
+            converge_under_faults(
+                storage, lw, changes, writer_timeout=120, prefix=PREFIX, type_meta=TYPE_META
             )
-            writer.start()
-            writer.join(120)
-            assert not writer.is_alive()
-            assert wait_for_cache_sync(stop, inf.synced(), timeout=60)
-            want = state_of(storage, PREFIX)
-            fast.converge_to(want, timeout=60)
-            slow.converge_to(want, timeout=60)
-            cache = {View.key(o): o for o in inf.get_store().list()}
-            assert cache == want
-            assert lw.faults["list"] > 0
-            assert lw.faults["watch"] > 0
         finally:
-            stop.close()
-            runner.join(10)
             client.close()
-        assert not runner.is_alive()
-        assert inf.is_stopped()
