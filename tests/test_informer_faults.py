@@ -71,12 +71,18 @@ class FlakyLW:
         return listed
 
     def watch(self, resource_version: str) -> Any:
+        return self.flaky_watch(self.inner.watch, resource_version, "injected watch expiry")
+
+    def flaky_watch(
+        self, open_watch: Callable[[str], Any], resource_version: str, expiry: str
+    ) -> FlakyWatch:
+        """Fail one open in 20 with ResourceExpired(``expiry``); else wrap the opened watch."""
         with self.lock:
             fail = self.rng.random() < 0.05
         if fail:
             self.faults["watch"] += 1
-            raise ResourceExpired("injected watch expiry")
-        return FlakyWatch(self.inner.watch(resource_version), self.rng, self.lock)
+            raise ResourceExpired(expiry)
+        return FlakyWatch(open_watch(resource_version), self.rng, self.lock)
 
 
 class View:

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_informer_faults import FlakyLW, FlakyWatch, converge_under_faults
+from test_informer_faults import FlakyLW, converge_under_faults
 
 from goprims.kube import APIServer, KubeListWatch
 from goprims.storage import EtcdStorage, MemoryStorage
-from goprims.watch import ResourceExpired
 
 kubernetes = pytest.importorskip("kubernetes")
 pytest_plugins = ["etcd_server"]
@@ -29,12 +28,9 @@ class FlakyWatchListLW(FlakyLW):
     """FlakyLW plus the watch-list mode, its watches as flaky as the others."""
 
     def watch_list(self, resource_version: str) -> Any:
-        with self.lock:
-            fail = self.rng.random() < 0.05
-        if fail:
-            self.faults["watch"] += 1
-            raise ResourceExpired("injected watch-list expiry")
-        return FlakyWatch(self.inner.watch_list(resource_version), self.rng, self.lock)
+        return self.flaky_watch(
+            self.inner.watch_list, resource_version, "injected watch-list expiry"
+        )
 
 
 @pytest.fixture(params=["memory", pytest.param("etcd", marks=pytest.mark.etcd)])
