@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gc
 import statistics
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -87,3 +89,16 @@ def run(cmp: Comparison, reps: int = 5) -> Result:
         res.subject_s.append(cmp.subject())
         res.anchor_s.append(cmp.baseline())
     return res
+
+
+def time_with_threads(threads: int, body: Callable[[], None], produce: Callable[[], None]) -> float:
+    """A workload's timed part: start ``threads`` threads running ``body`` (untimed), then time
+    ``produce()`` in the calling thread until every thread has ended; seconds."""
+    workers = [threading.Thread(target=body) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    t0 = time.perf_counter()
+    produce()
+    for t in workers:
+        t.join()
+    return time.perf_counter() - t0

@@ -18,6 +18,8 @@ import statistics
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from goprims.cache import (
@@ -47,22 +49,36 @@ def _informer(storage: MemoryStorage) -> SharedIndexInformer:
     )
 
 
+@contextmanager
+def _running(inf: SharedIndexInformer) -> Iterator[Chan[None]]:
+    """Run ``inf`` in a thread for the ``with`` block (which gets its stop channel); stop it
+    and join the thread at the block's end."""
+    stop: Chan[None] = Chan()
+    t = threading.Thread(target=inf.run, args=(stop,))
+    t.start()
+    try:
+        yield stop
+    finally:
+        stop.close()
+        t.join()
+
+
 def sync_seconds(n: int) -> float:
     """Seconds from run() until synced for ``n`` stored objects (a counting handler attached)."""
     storage = MemoryStorage(history_limit=None)
     for i in range(n):
         storage.create(f"{PREFIX}ns-{i % 10}/pod-{i}", _pod(i))
-    inf = _informer(storage)
+    return run_to_sync_seconds(_informer(storage))
+
+
+def run_to_sync_seconds(inf: SharedIndexInformer, timeout: float | None = None) -> float:
+    """Seconds from ``inf``'s run() until it and a handler attached first have synced; the
+    informer is stopped before this returns. (``bench/compare_kube.py`` times it over HTTP.)"""
     reg = inf.add_event_handler(ResourceEventHandlerFuncs(on_add=lambda o: None))
-    stop: Chan[None] = Chan()
     t0 = time.perf_counter()
-    t = threading.Thread(target=inf.run, args=(stop,))
-    t.start()
-    wait_for_cache_sync(stop, inf.synced(), reg.synced())
-    dt = time.perf_counter() - t0
-    stop.close()
-    t.join()
-    return dt
+    with _running(inf) as stop:
+        wait_for_cache_sync(stop, inf.synced(), reg.synced(), timeout=timeout)
+        return time.perf_counter() - t0
 
 
 def events_per_s(n: int) -> float:
@@ -71,7 +87,24 @@ def events_per_s(n: int) -> float:
     # missed updates (correctly), and fewer than ``n`` notifications would arrive.
     storage = MemoryStorage(history_limit=None)
     objs = [storage.create(f"{PREFIX}ns-{i % 10}/pod-{i}", _pod(i)) for i in range(100)]
-    inf = _informer(storage)
+    return n / updates_seconds(
+        storage, _informer(storage), objs, n, lambda k: f"{PREFIX}ns-{k % 10}/pod-{k}"
+    )
+
+
+def updates_seconds(
+    storage: MemoryStorage,
+    inf: SharedIndexInformer,
+    objs: list[dict[str, Any]],
+    n: int,
+    key: Callable[[int], str],
+    *,
+    sync_timeout: float | None = None,
+    seen_timeout: float = 120,
+) -> float:
+    """Run ``inf`` over ``storage`` until synced, then time ``n`` updates of the stored
+    objects ``objs`` (round robin; object ``k`` at ``key(k)``) until the n-th update has reached
+    a handler; seconds. (``bench/compare_kube.py`` times the same through HTTP.)"""
     seen: Chan[None] = Chan()
     count = [0]
 
@@ -81,23 +114,17 @@ def events_per_s(n: int) -> float:
             seen.close()
 
     inf.add_event_handler(ResourceEventHandlerFuncs(on_update=on_update))
-    stop: Chan[None] = Chan()
-    t = threading.Thread(target=inf.run, args=(stop,))
-    t.start()
-    wait_for_cache_sync(stop, inf.synced())
-    t0 = time.perf_counter()
-    for i in range(n):
-        k = i % 100
-        obj = objs[k]
-        obj["status"] = {"phase": "Running", "n": i}
-        objs[k] = storage.update(f"{PREFIX}ns-{k % 10}/pod-{k}", obj)
-    try:
-        seen.recv_ok(timeout=120)
-        dt = time.perf_counter() - t0
-    finally:
-        stop.close()
-        t.join()
-    return n / dt
+    m = len(objs)
+    with _running(inf) as stop:
+        wait_for_cache_sync(stop, inf.synced(), timeout=sync_timeout)
+        t0 = time.perf_counter()
+        for i in range(n):
+            k = i % m
+            obj = objs[k]
+            obj["status"] = {"phase": "Running", "n": i}
+            objs[k] = storage.update(key(k), obj)
+        seen.recv_ok(timeout=seen_timeout)
+        return time.perf_counter() - t0
 
 
 def bytes_per_object(n: int) -> float:
@@ -106,16 +133,12 @@ def bytes_per_object(n: int) -> float:
     for i in range(n):
         storage.create(f"{PREFIX}ns-{i % 10}/pod-{i}", _pod(i))
     inf = _informer(storage)
-    stop: Chan[None] = Chan()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    t = threading.Thread(target=inf.run, args=(stop,))
-    t.start()
-    wait_for_cache_sync(stop, inf.synced())
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    stop.close()
-    t.join()
+    with _running(inf) as stop:
+        wait_for_cache_sync(stop, inf.synced())
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
     return (after - before) / n
 
 

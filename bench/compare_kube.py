@@ -13,15 +13,13 @@ threads, all on the one interpreter (and GIL) the informer runs on.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from bench._harness import Comparison
-from goprims.cache import ResourceEventHandlerFuncs, SharedIndexInformer, wait_for_cache_sync
-from goprims.chan import Chan
+from bench.compare_informers import run_to_sync_seconds, updates_seconds
+from goprims.cache import SharedIndexInformer
 from goprims.storage import MemoryStorage, list_watch
 
 PREFIX = "/registry/pods/"
@@ -66,18 +64,9 @@ def sync_seconds(n: int, path: str) -> float:
         storage.create(_key(i), _pod(i))
     with _lister_watcher(storage, path) as lw:
         inf = SharedIndexInformer(lw)
-        reg = inf.add_event_handler(ResourceEventHandlerFuncs(on_add=lambda o: None))
-        stop: Chan[None] = Chan()
-        t0 = time.perf_counter()
-        t = threading.Thread(target=inf.run, args=(stop,))
-        t.start()
-        try:
-            wait_for_cache_sync(stop, inf.synced(), reg.synced(), timeout=300)
-            assert len(inf.get_store().list()) == n
-            return time.perf_counter() - t0
-        finally:
-            stop.close()
-            t.join()
+        seconds = run_to_sync_seconds(inf, timeout=300)
+        assert len(inf.get_store().list()) == n
+        return seconds
 
 
 def events_seconds(n: int, path: str) -> float:
@@ -85,32 +74,9 @@ def events_seconds(n: int, path: str) -> float:
     storage = MemoryStorage(history_limit=None)
     objs = [storage.create(_key(i), _pod(i)) for i in range(100)]
     with _lister_watcher(storage, path) as lw:
-        inf = SharedIndexInformer(lw)
-        seen: Chan[None] = Chan()
-        count = [0]
-
-        def on_update(old: Any, new: Any) -> None:
-            count[0] += 1
-            if count[0] == n:
-                seen.close()
-
-        inf.add_event_handler(ResourceEventHandlerFuncs(on_update=on_update))
-        stop: Chan[None] = Chan()
-        t = threading.Thread(target=inf.run, args=(stop,))
-        t.start()
-        try:
-            wait_for_cache_sync(stop, inf.synced(), timeout=60)
-            t0 = time.perf_counter()
-            for i in range(n):
-                k = i % 100
-                obj = objs[k]
-                obj["status"] = {"phase": "Running", "n": i}
-                objs[k] = storage.update(_key(k), obj)
-            seen.recv_ok(timeout=300)
-            return time.perf_counter() - t0
-        finally:
-            stop.close()
-            t.join()
+        return updates_seconds(
+            storage, SharedIndexInformer(lw), objs, n, _key, sync_timeout=60, seen_timeout=300
+        )
 
 
 def comparisons() -> list[Comparison]:

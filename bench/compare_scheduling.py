@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bench._harness import Comparison
+from bench._harness import Comparison, time_with_threads
 from goprims.clock import FakeClock
 from goprims.scheduling import BackoffPriorityQueue, GenerationalMap, Snapshot
 
@@ -109,15 +109,17 @@ def heapq_add_pop(n: int = 50_000) -> float:
 # ------------------------------------------------------------- queue, 1 producer + 2 poppers
 
 
-def _run_poppers(poppers: int, body: Callable[[], None], produce: Callable[[], None]) -> float:
-    threads = [threading.Thread(target=body) for _ in range(poppers)]
-    for t in threads:
-        t.start()
-    t0 = _perf()
-    produce()
-    for t in threads:
-        t.join()
-    return _perf() - t0
+def _producer(
+    q: BackoffPriorityQueue[tuple[int, int]] | _CondHeap, prios: list[int]
+) -> Callable[[], None]:
+    """The producer thread's part: add ``(priority, index)`` for each of ``prios``."""
+
+    def produce() -> None:
+        add = q.add
+        for i, p in enumerate(prios):
+            add((p, i))
+
+    return produce
 
 
 def goprims_threads(n: int = 50_000, poppers: int = 2, sort_key: bool = True) -> float:
@@ -140,12 +142,7 @@ def goprims_threads(n: int = 50_000, poppers: int = 2, sort_key: bool = True) ->
                 if left[0] == 0:
                     q.close()
 
-    def produce() -> None:
-        add = q.add
-        for i, p in enumerate(prios):
-            add((p, i))
-
-    return _run_poppers(poppers, body, produce)
+    return time_with_threads(poppers, body, _producer(q, prios))
 
 
 def heapq_threads(n: int = 50_000, poppers: int = 2) -> float:
@@ -164,12 +161,7 @@ def heapq_threads(n: int = 50_000, poppers: int = 2) -> float:
                 if left[0] == 0:
                     q.close()
 
-    def produce() -> None:
-        add = q.add
-        for i, p in enumerate(prios):
-            add((p, i))
-
-    return _run_poppers(poppers, body, produce)
+    return time_with_threads(poppers, body, _producer(q, prios))
 
 
 # ------------------------------------------------------------------------------ snapshots

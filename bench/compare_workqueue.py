@@ -17,9 +17,9 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
-from bench._harness import Comparison
+from bench._harness import Comparison, time_with_threads
 from goprims.clock import FakeClock
 from goprims.workqueue import DelayingQueue, Queue
 
@@ -28,18 +28,6 @@ _STOP = object()
 
 
 # ------------------------------------------------------------------ add/get/done throughput
-
-
-def _run_workers(workers: int, body: Callable[[], None], produce: Callable[[], None]) -> float:
-    """Start ``workers`` threads running ``body``; time ``produce()`` until every worker ends."""
-    threads = [threading.Thread(target=body) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    t0 = _perf()
-    produce()
-    for t in threads:
-        t.join()
-    return _perf() - t0
 
 
 def goprims_throughput(n: int = 100_000, workers: int = 4) -> float:
@@ -60,7 +48,7 @@ def goprims_throughput(n: int = 100_000, workers: int = 4) -> float:
             add(i)
         q.shut_down()
 
-    return _run_workers(workers, body, produce)
+    return time_with_threads(workers, body, produce)
 
 
 def naive_throughput(n: int = 100_000, workers: int = 4) -> float:
@@ -89,7 +77,7 @@ def naive_throughput(n: int = 100_000, workers: int = 4) -> float:
         for _ in range(workers):
             put(_STOP)
 
-    return _run_workers(workers, body, produce)
+    return time_with_threads(workers, body, produce)
 
 
 # ----------------------------------------------------------------------- add_after, 100k pending
