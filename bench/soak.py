@@ -30,7 +30,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,81 +157,130 @@ class Arena:
                 pass
 
 
-def _select_cases(
-    arena: Arena, rnd: random.Random, new_value: Callable[[], int]
-) -> tuple[list[Recv | Send], list[int | None]]:
-    """1-4 random cases; the second list holds each case's send value (None for a receive)."""
-    cases: list[Recv | Send] = []
-    values: list[int | None] = []
-    first = arena.pick(rnd)
-    for _ in range(rnd.randint(1, 4)):
-        ch = first if rnd.random() < 0.3 else arena.pick(rnd)  # sometimes the same channel twice
-        if rnd.random() < 0.5:
-            v = new_value()
-            cases.append(Send(ch, v))
-            values.append(v)
-        else:
-            cases.append(Recv(ch))
-            values.append(None)
-    return cases, values
+class Worker:
+    """What the workers of every world share: the worker's random stream (one seed gives one
+    sequence of operations), its unique values, the mix of operations, the counting of
+    operations in its ledger, and the bookkeeping of selects and closes.
 
+    An operation's kind is counted as ``prefix + op`` (``" cancelled"`` appended when the
+    operation is to be cancelled); a close is counted as ``"close"`` in every world.
+    """
 
-def _settle_select(ledger: Ledger, values: list[int | None], sel: Selected | None) -> None:
-    """Record a select's outcome: ``sel`` None means it raised (no case happened)."""
-    fired = -1 if sel is None else sel.index
-    for i, v in enumerate(values):
-        if v is None:
-            continue
-        (ledger.sent if i == fired else ledger.not_sent).append(v)
-    if sel is not None and sel.index >= 0 and values[sel.index] is None and sel.ok:
-        ledger.received.append(sel.value)
+    def __init__(
+        self,
+        arena: Arena,
+        wid: int,
+        seed: int,
+        ledger: Ledger,
+        prefix: str,
+        timeouts: tuple[float | None, ...] = TIMEOUTS,
+        cancels: bool = True,
+    ) -> None:
+        self.arena = arena
+        self.ledger = ledger
+        self.rnd = random.Random(seed)
+        self._wid = wid
+        self._seq = itertools.count()
+        self._prefix = prefix
+        self._timeouts = timeouts
+        self._cancels = cancels
+
+    def new_value(self) -> int:
+        """A value no other worker and no other call of this worker ever sends."""
+        return (self._wid << 40) | next(self._seq)
+
+    def turns(self) -> Iterator[tuple[str, Chan[int], float | None, bool]]:
+        """``(op, channel, timeout, cancel)`` for each operation until the run stops: ``op`` is
+        "send", "recv", "select" or "close"; ``cancel`` (async worlds only) says the operation
+        is to be cancelled at a random moment."""
+        rnd = self.rnd
+        while not self.arena.count_op():
+            r = rnd.random()
+            ch = self.arena.pick(rnd)
+            timeout = rnd.choice(self._timeouts)
+            cancel = self._cancels and rnd.random() < 0.3
+            if r < 0.35:
+                op = "send"
+            elif r < 0.70:
+                op = "recv"
+            elif r < 0.995:
+                op = "select"
+            else:
+                self.ledger.ops["close"] += 1
+                yield "close", ch, timeout, cancel
+                continue
+            self.ledger.ops[self._prefix + op + (" cancelled" if cancel else "")] += 1
+            yield op, ch, timeout, cancel
+
+    def select_cases(
+        self, timeout: float | None
+    ) -> tuple[list[Recv | Send], list[int | None], bool, float | None]:
+        """1-4 random cases, each case's send value (None for a receive), whether the select
+        has a default, and its timeout (None with a default)."""
+        cases: list[Recv | Send] = []
+        values: list[int | None] = []
+        rnd = self.rnd
+        first = self.arena.pick(rnd)
+        for _ in range(rnd.randint(1, 4)):
+            ch = first if rnd.random() < 0.3 else self.arena.pick(rnd)  # the same channel twice
+            if rnd.random() < 0.5:
+                v = self.new_value()
+                cases.append(Send(ch, v))
+                values.append(v)
+            else:
+                cases.append(Recv(ch))
+                values.append(None)
+        default = rnd.random() < 0.3
+        return cases, values, default, None if default else timeout
+
+    def settle_send(self, v: int, done: bool) -> None:
+        (self.ledger.sent if done else self.ledger.not_sent).append(v)
+
+    def settle_select(self, values: list[int | None], sel: Selected | None) -> None:
+        """Record a select's outcome: ``sel`` None means it raised (no case happened)."""
+        fired = -1 if sel is None else sel.index
+        for i, v in enumerate(values):
+            if v is not None:
+                self.settle_send(v, i == fired)
+        if sel is not None and sel.index >= 0 and values[sel.index] is None and sel.ok:
+            self.ledger.received.append(sel.value)
+
+    def close_one(self) -> None:
+        self.arena.close_and_replace(self.rnd)
 
 
 # ------------------------------------------------------------------------------------ threads
 
 
 def thread_worker(arena: Arena, wid: int, seed: int, ledger: Ledger) -> None:
-    rnd = random.Random(seed)
-    seq = itertools.count()
     timeouts = STEADY_TIMEOUTS if wid == 0 else TIMEOUTS
-
-    def new_value() -> int:
-        return (wid << 40) | next(seq)
-
-    while not arena.count_op():
-        r = rnd.random()
-        ch = arena.pick(rnd)
-        timeout = rnd.choice(timeouts)
-        if r < 0.35:
-            ledger.ops["send"] += 1
-            v = new_value()
+    w = Worker(arena, wid, seed, ledger, "", timeouts, cancels=False)
+    for op, ch, timeout, _ in w.turns():
+        if op == "send":
+            v = w.new_value()
             try:
                 ch.send(v, timeout=timeout)
             except (ChanClosed, TimeoutError):
-                ledger.not_sent.append(v)
+                w.settle_send(v, False)
             else:
-                ledger.sent.append(v)
-        elif r < 0.70:
-            ledger.ops["recv"] += 1
+                w.settle_send(v, True)
+        elif op == "recv":
             try:
                 got, ok = ch.recv_ok(timeout=timeout)
             except TimeoutError:
                 continue
             if ok:
                 ledger.received.append(got)  # type: ignore[arg-type]
-        elif r < 0.995:
-            ledger.ops["select"] += 1
-            cases, values = _select_cases(arena, rnd, new_value)
-            default = rnd.random() < 0.3
+        elif op == "select":
+            cases, values, default, sel_timeout = w.select_cases(timeout)
             sel: Selected | None
             try:
-                sel = select(*cases, default=default, timeout=None if default else timeout)
+                sel = select(*cases, default=default, timeout=sel_timeout)
             except (ChanClosed, TimeoutError):
                 sel = None
-            _settle_select(ledger, values, sel)
+            w.settle_select(values, sel)
         else:
-            ledger.ops["close"] += 1
-            arena.close_and_replace(rnd)
+            w.close_one()
 
 
 # ------------------------------------------------------------------------------------ asyncio
@@ -250,22 +299,11 @@ async def _asyncio_cancel_after(coro: Any, turns: int) -> tuple[bool, Any]:
 
 
 async def asyncio_worker(arena: Arena, wid: int, seed: int, ledger: Ledger) -> None:
-    rnd = random.Random(seed)
-    seq = itertools.count()
-
-    def new_value() -> int:
-        return (wid << 40) | next(seq)
-
-    while not arena.count_op():
-        r = rnd.random()
-        ch = arena.pick(rnd)
-        timeout = rnd.choice(TIMEOUTS)
-        cancel = rnd.random() < 0.3
-        turns = rnd.randint(0, 3)
-        suffix = " cancelled" if cancel else ""
-        if r < 0.35:
-            ledger.ops["async send" + suffix] += 1
-            v = new_value()
+    w = Worker(arena, wid, seed, ledger, "async ")
+    for op, ch, timeout, cancel in w.turns():
+        turns = w.rnd.randint(0, 3)
+        if op == "send":
+            v = w.new_value()
             try:
                 if cancel:
                     done, _ = await _asyncio_cancel_after(ch.async_send(v, timeout=timeout), turns)
@@ -274,9 +312,8 @@ async def asyncio_worker(arena: Arena, wid: int, seed: int, ledger: Ledger) -> N
                     done = True
             except (ChanClosed, TimeoutError):
                 done = False
-            (ledger.sent if done else ledger.not_sent).append(v)
-        elif r < 0.70:
-            ledger.ops["async recv" + suffix] += 1
+            w.settle_send(v, done)
+        elif op == "recv":
             try:
                 if cancel:
                     coro = ch.async_recv_ok(timeout=timeout)
@@ -288,25 +325,20 @@ async def asyncio_worker(arena: Arena, wid: int, seed: int, ledger: Ledger) -> N
                 continue
             if done and res[1]:
                 ledger.received.append(res[0])
-        elif r < 0.995:
-            ledger.ops["async select" + suffix] += 1
-            cases, values = _select_cases(arena, rnd, new_value)
-            default = rnd.random() < 0.3
+        elif op == "select":
+            cases, values, default, sel_timeout = w.select_cases(timeout)
             sel: Selected | None
             try:
-                sel_coro = async_select(
-                    *cases, default=default, timeout=None if default else timeout
-                )
+                sel_coro = async_select(*cases, default=default, timeout=sel_timeout)
                 if cancel:
                     _, sel = await _asyncio_cancel_after(sel_coro, turns)
                 else:
                     sel = await sel_coro
             except (ChanClosed, TimeoutError):
                 sel = None
-            _settle_select(ledger, values, sel)
+            w.settle_select(values, sel)
         else:
-            ledger.ops["close"] += 1
-            arena.close_and_replace(rnd)
+            w.close_one()
 
 
 def run_asyncio_workers(arena: Arena, wids: list[int], seed: int, ledgers: list[Ledger]) -> None:
@@ -322,28 +354,17 @@ def run_asyncio_workers(arena: Arena, wids: list[int], seed: int, ledgers: list[
 
 
 async def trio_worker(arena: Arena, wid: int, seed: int, ledger: Ledger) -> None:
-    rnd = random.Random(seed)
-    seq = itertools.count()
-
-    def new_value() -> int:
-        return (wid << 40) | next(seq)
-
-    while not arena.count_op():
-        r = rnd.random()
-        ch = arena.pick(rnd)
-        timeout = rnd.choice(TIMEOUTS)
-        cancel = rnd.random() < 0.3
+    w = Worker(arena, wid, seed, ledger, "trio ")
+    for op, ch, timeout, cancel in w.turns():
         # A cancel scope cancelled before the call, or with a deadline a few microseconds away.
         scope = trio.CancelScope()
         if cancel:
-            if rnd.random() < 0.3:
+            if w.rnd.random() < 0.3:
                 scope.cancel()
             else:
-                scope.deadline = trio.current_time() + rnd.choice((0.00001, 0.0001, 0.0005))
-        suffix = " cancelled" if cancel else ""
-        if r < 0.35:
-            ledger.ops["trio send" + suffix] += 1
-            v = new_value()
+                scope.deadline = trio.current_time() + w.rnd.choice((0.00001, 0.0001, 0.0005))
+        if op == "send":
+            v = w.new_value()
             done = False
             try:
                 with scope:
@@ -351,9 +372,8 @@ async def trio_worker(arena: Arena, wid: int, seed: int, ledger: Ledger) -> None
                     done = True
             except (ChanClosed, TimeoutError):
                 pass
-            (ledger.sent if done else ledger.not_sent).append(v)
-        elif r < 0.70:
-            ledger.ops["trio recv" + suffix] += 1
+            w.settle_send(v, done)
+        elif op == "recv":
             res: tuple[int | None, bool] | None = None
             try:
                 with scope:
@@ -362,22 +382,17 @@ async def trio_worker(arena: Arena, wid: int, seed: int, ledger: Ledger) -> None
                 continue
             if res is not None and res[1]:
                 ledger.received.append(res[0])  # type: ignore[arg-type]
-        elif r < 0.995:
-            ledger.ops["trio select" + suffix] += 1
-            cases, values = _select_cases(arena, rnd, new_value)
-            default = rnd.random() < 0.3
+        elif op == "select":
+            cases, values, default, sel_timeout = w.select_cases(timeout)
             sel: Selected | None = None
             try:
                 with scope:
-                    sel = await async_select(
-                        *cases, default=default, timeout=None if default else timeout
-                    )
+                    sel = await async_select(*cases, default=default, timeout=sel_timeout)
             except (ChanClosed, TimeoutError):
                 sel = None
-            _settle_select(ledger, values, sel)
+            w.settle_select(values, sel)
         else:
-            ledger.ops["close"] += 1
-            arena.close_and_replace(rnd)
+            w.close_one()
         await trio.lowlevel.checkpoint()
 
 
