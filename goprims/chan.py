@@ -40,6 +40,8 @@ lock-free side breaks it. The receive is linearized at its pop, and its refill b
   pending receive, whose caller has not returned yet).
 
 Builds without the GIL take the lock for every receive (the handshake needs one global order).
+Sends keep the lock: ``close`` must know of every send in flight, and marking one costs the
+same two C calls as the lock.
 
 ``select`` follows Go's three passes, with one difference: it never holds two channel locks at
 once, so no lock order is needed and overlapping selects cannot deadlock. Pass 1 tries the cases

@@ -99,7 +99,7 @@ def test_while_a_refill_is_pending_a_sender_queues_behind_the_parked_one(parked:
 
 
 def test_while_a_refill_is_pending_a_receive_takes_the_parked_senders_value(
-    parked: Parked,
+    parked: Parked, receive_path: str
 ) -> None:
     ch, s2 = _full_with_a_parked_sender(parked)
     assert ch._buf.popleft() == 1
@@ -158,9 +158,18 @@ def test_a_select_that_parks_beside_a_free_slot_takes_it(pop_after_look: list[An
     assert no_entries(ch, other)
 
 
+@pytest.fixture(params=["lock-free", "locked"])
+def receive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both receive paths: the lock-free pop (GIL builds) and the locked one that free-threaded
+    builds use for every receive."""
+    if request.param == "locked":
+        monkeypatch.setattr(chan_module, "_LOCK_FREE_RECV", False)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("cap", [1, 3, None])
 def test_many_lock_free_receivers_and_senders_lose_nothing_and_keep_each_senders_order(
-    cap: int | None,
+    cap: int | None, receive_path: str
 ) -> None:
     # Receivers mostly take the lock-free path (values are buffered); senders park often on a
     # small buffer, so pops race refills and parkings all the time.
@@ -206,4 +215,23 @@ def test_many_lock_free_receivers_and_senders_lose_nothing_and_keep_each_senders
         for s in range(senders):
             seq = [i for sid, i in out if sid == s]
             assert seq == sorted(seq)
+    assert no_entries(ch)
+
+
+def test_the_locked_receive_path_keeps_the_rules(
+    monkeypatch: pytest.MonkeyPatch, parked: Parked
+) -> None:
+    # Free-threaded builds receive under the lock: buffered values in order, a full buffer's
+    # parked sender moved in, close drained then reported.
+    monkeypatch.setattr(chan_module, "_LOCK_FREE_RECV", False)
+    ch: Chan[int] = Chan(2)
+    ch.send(1)
+    ch.send(2)
+    s3 = Bg(ch.send, 3)
+    parked.wait()
+    assert ch.recv() == 1
+    s3.join()  # moved into the buffer by that receive
+    ch.close()
+    assert [ch.recv(), ch.recv()] == [2, 3]
+    assert ch.recv_ok() == (None, False)
     assert no_entries(ch)
