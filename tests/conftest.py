@@ -14,6 +14,7 @@ import pytest
 pytest.register_assert_rewrite(
     "chan_support",
     "etcd_server",
+    "examples_support",
     "fifo_support",
     "framing_support",
     "pool_support",

@@ -117,6 +117,18 @@ def popper(f: Queue, result: Result, timeout: float | None = None) -> threading.
     return t
 
 
+def after_parked(spy: ParkSpy, action: Callable[[], object]) -> threading.Thread:
+    """A started thread that runs ``action`` once a pop has parked."""
+
+    def run() -> None:
+        spy.wait_for(1)
+        action()
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
 # ---------------------------------------------------------------------------------- threads
 
 
@@ -281,15 +293,10 @@ def test_asyncio_pop_is_woken_by_an_add_from_another_thread(
 ) -> None:
     f = make()
 
-    def producer() -> None:
-        spy.wait_for(1)
-        f.add(obj("a"))
-
     async def main() -> Deltas:
         return await f.async_pop()
 
-    t = threading.Thread(target=producer)
-    t.start()
+    t = after_parked(spy, lambda: f.add(obj("a")))
     got = asyncio.run(main())
     t.join()
     assert name_of(got) == "a"
@@ -353,13 +360,7 @@ def test_asyncio_and_thread_pops_share_one_fifo(spy: ParkSpy) -> None:
 
 def test_close_wakes_an_asyncio_pop_with_fifo_closed(spy: ParkSpy) -> None:
     f = DeltaFIFO()
-
-    def closer() -> None:
-        spy.wait_for(1)
-        f.close()
-
-    t = threading.Thread(target=closer)
-    t.start()
+    t = after_parked(spy, f.close)
     with pytest.raises(FIFOClosed):
         asyncio.run(f.async_pop())
     t.join()
@@ -373,13 +374,7 @@ def test_trio_pop_is_woken_by_an_add_from_another_thread(
     make: Callable[[], Queue], spy: ParkSpy
 ) -> None:
     f = make()
-
-    def producer() -> None:
-        spy.wait_for(1)
-        f.add(obj("a"))
-
-    t = threading.Thread(target=producer)
-    t.start()
+    t = after_parked(spy, lambda: f.add(obj("a")))
     got = trio.run(f.async_pop)
     t.join()
     assert name_of(got) == "a"

@@ -6,26 +6,13 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from examples_support import ROOT, load_example
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo.py"
-
-
-def _load_demo() -> Any:
-    spec = importlib.util.spec_from_file_location("goprims_examples_demo", DEMO)
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-demo = _load_demo()
+demo: Any = load_example(DEMO, "goprims_examples_demo")
 main, pipeline, run_controller = demo.main, demo.pipeline, demo.run_controller
 
 

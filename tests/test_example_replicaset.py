@@ -4,33 +4,15 @@ bounded number of syncs."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from examples_support import ROOT, load_example
 
 from goprims.controller import controller_of, owner_reference
 from goprims.storage import MemoryStorage
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "replicaset_example", ROOT / "examples/replicaset.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-rsx = load_example()
+rsx = load_example(ROOT / "examples/replicaset.py", "replicaset_example")
 
 
 def pod(name: str, app: str, owner: dict[str, Any] | None = None) -> dict[str, Any]:
