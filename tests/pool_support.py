@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sync_support import thread_with_future
 
 import goprims.pool as gp
 from goprims._waiter import ThreadWaiter
@@ -100,15 +101,7 @@ class Spawner:
         self.threads: list[threading.Thread] = []
 
     def __call__(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
-        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                fut.set_result(fn(*args))
-            except BaseException as exc:
-                fut.set_exception(exc)
-
-        t = threading.Thread(target=run, name=f"caller-{len(self.threads)}", daemon=True)
+        t, fut = thread_with_future(fn, *args, name=f"caller-{len(self.threads)}")
         self.threads.append(t)
         t.start()
         return fut

@@ -32,8 +32,11 @@ def wait_until(pred: Callable[[], bool], timeout: float = 5.0, what: str = "") -
         time.sleep(0.0005)  # yield to the threads that make pred() true
 
 
-def start_thread(fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
-    """Run ``fn(*args)`` in a new thread; the future carries its result or exception."""
+def thread_with_future(
+    fn: Callable[..., Any], *args: Any, name: str
+) -> tuple[threading.Thread, concurrent.futures.Future[Any]]:
+    """A daemon thread ``name``, not started, that runs ``fn(*args)``, and the future that
+    carries its result or exception."""
     fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
     def run() -> None:
@@ -42,7 +45,12 @@ def start_thread(fn: Callable[..., Any], *args: Any) -> concurrent.futures.Futur
         except BaseException as exc:
             fut.set_exception(exc)
 
-    t = threading.Thread(target=run, name="test-worker", daemon=True)
+    return threading.Thread(target=run, name=name, daemon=True), fut
+
+
+def start_thread(fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+    """Run ``fn(*args)`` in a new thread; the future carries its result or exception."""
+    t, fut = thread_with_future(fn, *args, name="test-worker")
     t.start()
     return fut
 
