@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
@@ -20,6 +21,19 @@ N = 1000
 
 class Bg(chan_support.Bg):
     join_timeout = 20
+
+
+async def collect_beside(lib: str, side: Callable[[], Awaitable[None]], ch: Chan[int]) -> list[int]:
+    """``collect(ch)`` while ``side()`` runs as another task of the same ``lib`` loop (a trio
+    nursery's, or an asyncio task awaited after the collection)."""
+    if lib == "trio":
+        async with trio.open_nursery() as n:
+            n.start_soon(side)
+            return await collect(ch)
+    task = asyncio.ensure_future(side())
+    got = await collect(ch)
+    await task
+    return got
 
 
 # ------------------------------------------------------------------------------ cross-world
@@ -143,14 +157,7 @@ def test_async_for_is_ended_by_a_thread_closing_the_channel(lib: str) -> None:
                     await asyncio.sleep(0)
             parked.set()
 
-        if lib == "trio":
-            async with trio.open_nursery() as n:
-                n.start_soon(signal)
-                return await collect(ch)
-        task = asyncio.ensure_future(signal())
-        got = await collect(ch)
-        await task
-        return got
+        return await collect_beside(lib, signal, ch)
 
     c = Bg(asyncio.run, consume()) if lib == "asyncio" else Bg(trio.run, consume)
     assert parked.wait(10)
@@ -233,14 +240,7 @@ def test_async_tasks_of_one_loop_rendezvous_with_each_other(lib: str) -> None:
                 await ch.async_send(i)
             ch.close()
 
-        if lib == "trio":
-            async with trio.open_nursery() as n:
-                n.start_soon(producer)
-                return await collect(ch)
-        task = asyncio.ensure_future(producer())
-        got = await collect(ch)
-        await task
-        return got
+        return await collect_beside(lib, producer, ch)
 
     got = asyncio.run(main()) if lib == "asyncio" else trio.run(main)
     assert got == list(range(100))
