@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -106,26 +108,35 @@ class RecordingStore:
         self._record(("resync", None))
 
 
-def test_first_list_asks_for_version_zero_then_watches_from_the_list_version() -> None:
+@contextmanager
+def running(target: Callable[[Chan[None]], object]) -> Iterator[None]:
+    """Run ``target(stop)`` in a thread for the ``with`` block; then close ``stop``: the
+    thread must end within 5 s."""
     stop = Chan[None]()
+    t = threading.Thread(target=target, args=(stop,))
+    t.start()
+    try:
+        yield
+    finally:
+        stop.close()
+        t.join(5)
+    assert not t.is_alive()
+
+
+def test_first_list_asks_for_version_zero_then_watches_from_the_list_version() -> None:
     w = ScriptedWatch([WatchEvent(EventType.ADDED, obj("b", 11))], block=True)
     lw = ScriptedLW([ListResult([obj("a", 10)], "10")], [w])
     store = RecordingStore()
     r = Reflector(lw, store, clock=FakeClock())
-    t = threading.Thread(target=r.list_and_watch, args=(stop,))
-    t.start()
-    # the watch blocks after its one event until stop: wait for the event to be applied
-    store.wait_for(("add", "b"))
-    stop.close()
-    t.join(5)
-    assert not t.is_alive()
+    with running(r.list_and_watch):
+        # the watch blocks after its one event until stop: wait for the event to be applied
+        store.wait_for(("add", "b"))
     assert lw.calls == [("list", "0"), ("watch", "10")]
     assert store.ops == [("replace", (["a"], "10")), ("add", "b")]
     assert r.last_sync_resource_version() == "11"
 
 
 def test_clean_watch_close_rewatches_from_last_version_without_relisting() -> None:
-    stop = Chan[None]()
     lw = ScriptedLW(
         [ListResult([], "5")],
         [
@@ -141,11 +152,8 @@ def test_clean_watch_close_rewatches_from_last_version_without_relisting() -> No
     )
     store = RecordingStore()
     r = Reflector(lw, store, clock=FakeClock())
-    t = threading.Thread(target=r.list_and_watch, args=(stop,))
-    t.start()
-    store.wait_for(("delete", "a"))
-    stop.close()
-    t.join(5)
+    with running(r.list_and_watch):
+        store.wait_for(("delete", "a"))
     assert lw.calls == [("list", "0"), ("watch", "5"), ("watch", "7"), ("watch", "9")]
     # bookmarks advance the version but do not touch the store
     assert store.ops[1:] == [("add", "a"), ("update", "a"), ("delete", "a")]
@@ -153,18 +161,14 @@ def test_clean_watch_close_rewatches_from_last_version_without_relisting() -> No
 
 
 def test_expired_list_is_retried_at_once_with_a_consistent_read() -> None:
-    stop = Chan[None]()
     lw = ScriptedLW(
         [ResourceExpired("too old"), ListResult([obj("a", 3)], "30")],
         [ScriptedWatch([], block=True)],
     )
     store = RecordingStore()
     r = Reflector(lw, store, clock=FakeClock())
-    t = threading.Thread(target=r.list_and_watch, args=(stop,))
-    t.start()
-    lw.wait_calls(3)
-    stop.close()
-    t.join(5)
+    with running(r.list_and_watch):
+        lw.wait_calls(3)
     assert lw.calls == [("list", "0"), ("list", ""), ("watch", "30")]
 
 
@@ -179,11 +183,8 @@ def test_expired_watch_returns_cleanly_and_next_round_relists_at_last_version() 
     r.list_and_watch(stop)  # returns normally on expiry
     assert r.last_sync_resource_version() == "6"
     lw.watches.append(ScriptedWatch([], block=True))
-    t = threading.Thread(target=r.list_and_watch, args=(stop,))
-    t.start()
-    lw.wait_calls(4)
-    stop.close()
-    t.join(5)
+    with running(r.list_and_watch):
+        lw.wait_calls(4)
     assert lw.calls == [("list", "0"), ("watch", "5"), ("list", "6"), ("watch", "9")]
 
 
@@ -220,7 +221,6 @@ def test_backoff_doubles_from_800ms_to_30s_and_resets_after_two_quiet_minutes() 
 
 def test_run_backs_off_on_the_clock_between_rounds_and_stops_promptly() -> None:
     clk = FakeClock()
-    stop = Chan[None]()
     lw = ScriptedLW([ConnectionError("a"), ConnectionError("b"), ConnectionError("c")], [])
     errors: list[BaseException] = []
     seen = Chan[None](None)
@@ -231,23 +231,18 @@ def test_run_backs_off_on_the_clock_between_rounds_and_stops_promptly() -> None:
 
     r = Reflector(lw, RecordingStore(), clock=clk, watch_error_handler=on_error)
     r.backoff = Backoff(clk, rand=lambda: 0.0)
-    t = threading.Thread(target=r.run, args=(stop,))
-    t.start()
-    seen.recv(timeout=5)
-    # the second round waits for the 0.8 s backoff on the fake clock
-    clk.block_until_waiters(timeout=5)
-    assert len(errors) == 1
-    clk.step(0.8)
-    seen.recv(timeout=5)
-    assert len(errors) == 2
-    stop.close()
-    t.join(5)
-    assert not t.is_alive()
+    with running(r.run):
+        seen.recv(timeout=5)
+        # the second round waits for the 0.8 s backoff on the fake clock
+        clk.block_until_waiters(timeout=5)
+        assert len(errors) == 1
+        clk.step(0.8)
+        seen.recv(timeout=5)
+        assert len(errors) == 2
 
 
 def test_resync_period_calls_store_resync_while_watching() -> None:
     clk = FakeClock()
-    stop = Chan[None]()
     lw = ScriptedLW([ListResult([], "1")], [ScriptedWatch([], block=True)])
     store = RecordingStore()
     resynced = Chan[None](None)
@@ -259,20 +254,16 @@ def test_resync_period_calls_store_resync_while_watching() -> None:
 
     store = Store()
     r = Reflector(lw, store, resync_period=10, clock=clk)
-    t = threading.Thread(target=r.list_and_watch, args=(stop,))
-    t.start()
-    for _ in range(2):
-        clk.block_until_waiters(timeout=5)
-        clk.step(10)
-        resynced.recv(timeout=5)
-    stop.close()
-    t.join(5)
+    with running(r.list_and_watch):
+        for _ in range(2):
+            clk.block_until_waiters(timeout=5)
+            clk.step(10)
+            resynced.recv(timeout=5)
     assert store.ops.count(("resync", None)) == 2
 
 
 def test_should_resync_false_skips_resync() -> None:
     clk = FakeClock()
-    stop = Chan[None]()
     asked = Chan[None](None)
 
     def should() -> bool:
@@ -282,13 +273,10 @@ def test_should_resync_false_skips_resync() -> None:
     lw = ScriptedLW([ListResult([], "1")], [ScriptedWatch([], block=True)])
     store = RecordingStore()
     r = Reflector(lw, store, resync_period=5, clock=clk, should_resync=should)
-    t = threading.Thread(target=r.list_and_watch, args=(stop,))
-    t.start()
-    clk.block_until_waiters(timeout=5)
-    clk.step(5)
-    asked.recv(timeout=5)
-    stop.close()
-    t.join(5)
+    with running(r.list_and_watch):
+        clk.block_until_waiters(timeout=5)
+        clk.step(5)
+        asked.recv(timeout=5)
     assert ("resync", None) not in store.ops
 
 
@@ -314,17 +302,12 @@ def test_bad_stop_is_a_type_error() -> None:
 
 def test_stopping_during_backoff_leaves_no_timer_pending_on_the_clock() -> None:
     clk = FakeClock()
-    stop = Chan[None]()
     failed = Chan[None](None)
     lw = ScriptedLW([ConnectionError("down")], [])
     r = Reflector(lw, RecordingStore(), clock=clk, watch_error_handler=lambda *_: failed.send(None))
-    t = threading.Thread(target=r.run, args=(stop,))
-    t.start()
-    failed.recv(timeout=5)
-    clk.block_until_waiters(timeout=5)  # the backoff timer is armed
-    stop.close()
-    t.join(5)
-    assert not t.is_alive()
+    with running(r.run):
+        failed.recv(timeout=5)
+        clk.block_until_waiters(timeout=5)  # the backoff timer is armed
     assert not clk.has_waiters()
 
 
