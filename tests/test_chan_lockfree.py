@@ -235,3 +235,26 @@ def test_the_locked_receive_path_keeps_the_rules(
     assert [ch.recv(), ch.recv()] == [2, 3]
     assert ch.recv_ok() == (None, False)
     assert no_entries(ch)
+
+
+def test_an_unbounded_channel_is_a_chan_with_its_own_thread_fast_paths(parked: Parked) -> None:
+    ch: Chan[int] = Chan[int](None)
+    assert isinstance(ch, Chan)
+    assert ch.cap is None
+    assert type(ch) is not Chan  # Chan(None) picks the unbounded fast paths
+    assert type(Chan(0)) is Chan
+    assert type(Chan(5)) is Chan
+    # The paths the fast ones hand over to: a parked receiver, then close.
+    r = Bg(ch.recv)
+    parked.wait()
+    ch.send(1)
+    assert r.join() == 1
+    for i in range(1000):
+        ch.send(i)
+    ch.close()
+    with pytest.raises(chan_module.ChanClosed):
+        ch.send(0)
+    assert [ch.recv() for _ in range(1000)] == list(range(1000))
+    with pytest.raises(chan_module.ChanClosed):
+        ch.recv()
+    assert no_entries(ch)
