@@ -672,3 +672,88 @@ def test_many_providers_hammering_never_block_and_the_final_state_arrives() -> N
     slow = snaps
     assert not errors
     assert targets(slow[-1], "own0") == {k: v for k, v in final.items() if int(k[1]) % 2 == 0}
+
+
+# ------------------------------------------------------------------- async stop and reload
+
+
+def run_in(world: str, fn: Any) -> Any:
+    """Run the coroutine function ``fn`` to completion under ``world`` (asyncio or trio)."""
+    if world == "trio":
+        import trio
+
+        return trio.run(fn)
+    import asyncio
+
+    return asyncio.run(fn())
+
+
+@pytest.mark.parametrize("world", ["asyncio", "trio"])
+def test_async_stop_cancels_the_providers_and_closes_sync_ch(
+    agg: CoalescingAggregator, world: str
+) -> None:
+    p = Manual()
+    agg.add_provider("p", ["job"], p)
+    agg.start()
+    p.out()
+
+    async def main() -> None:
+        await agg.async_stop()
+        await agg.async_stop()  # idempotent
+
+    run_in(world, main)
+    assert agg.sync_ch.recv_ok(timeout=0) == (None, False)  # closed when async_stop returned
+    assert p.ended.wait(10)  # the provider was cancelled
+    with pytest.raises(AggregatorStopped):
+        agg.add_provider("q", ["job"], Manual())
+
+
+@pytest.mark.parametrize("world", ["asyncio", "trio"])
+def test_async_set_providers_reuses_unchanged_ones_and_waits_for_the_obsolete(
+    agg: CoalescingAggregator, clock: FakeClock, world: str
+) -> None:
+    keep, gone, added = Manual(), Manual(), Manual()
+    agg.set_providers({"keep": (["job"], keep), "gone": (["old-job"], gone)})
+    agg.start()
+    keep.out()
+    gone.out()
+
+    async def main() -> None:
+        await agg.async_set_providers({"keep": (["job"], keep), "new": (["new-job"], added)})
+
+    run_in(world, main)
+    assert gone.ended.wait(10)  # cancelled
+    assert keep.runs == 1  # not restarted
+    added.out()  # the new provider runs
+
+
+def test_a_cancelled_async_stop_still_completes_the_stop(
+    agg: CoalescingAggregator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    gate = threading.Event()  # holds the provider's updater back: async_stop must wait for it
+    real_updater = agg._updater
+
+    def held_updater(p: Any) -> None:
+        gate.wait(10)
+        real_updater(p)
+
+    monkeypatch.setattr(agg, "_updater", held_updater)
+    agg.add_provider("p", ["job"], Manual())
+    agg.start()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(agg.async_stop())
+        # One loop turn: the task cancels the provider and parks on its updater (held back).
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    with pytest.raises(TimeoutError):
+        agg.sync_ch.recv_ok(timeout=0)  # not closed yet: the updater has not ended
+    gate.set()
+    # A worker thread finishes the stop once the updater ends: sync_ch gets closed.
+    assert agg.sync_ch.recv_ok(timeout=10) == (None, False)

@@ -160,17 +160,45 @@ class CoalescingAggregator:
     def stop(self) -> None:
         """Cancel every provider, wait until their updaters have finished, cancel the timer and
         close :attr:`sync_ch`. Idempotent. Providers must return once their ``ctx`` is done."""
+        waits = self._begin_stop()
+        if waits is not None:
+            self._finish_stop(waits)
+
+    async def async_stop(self) -> None:
+        """:meth:`stop` for an asyncio or trio task: the waits for the providers' updaters do
+        not block the loop. Cancelled while waiting, it raises the cancellation and a worker
+        thread completes the stop (:attr:`sync_ch` is still closed once the updaters end)."""
+        waits = self._begin_stop()
+        if waits is None:
+            return
+        try:
+            for p in waits:
+                await p.finished.async_recv_ok()
+        except BaseException:
+            go(self._finish_stop, waits)
+            raise
+        self._end_stop()
+
+    def _begin_stop(self) -> list[_Provider] | None:
+        """Mark the aggregator stopped and cancel every provider; return the providers whose
+        updaters stop must wait for, or None if it was stopped already."""
         with self._lock:
             if self._stopped:
-                return
+                return None
             self._stopped = True
             providers = list(self._providers.values())
             started = self._started
         for p in providers:
             p.cancel()
-        if started:
-            for p in providers:
-                p.finished.recv_ok()
+        return providers if started else []
+
+    def _finish_stop(self, waits: list[_Provider]) -> None:
+        for p in waits:
+            p.finished.recv_ok()
+        self._end_stop()
+
+    def _end_stop(self) -> None:
+        """Once the updaters have ended: drop the tables, cancel the timer, close sync_ch."""
         with self._lock:
             timer, self._timer = self._timer, None
             self._providers.clear()
@@ -198,6 +226,42 @@ class CoalescingAggregator:
         more get ``[]`` in the next snapshot delivered (and are left out after it). Returns
         once the cancelled providers' targets are gone; a snapshot is due one interval later.
         """
+        obsolete, to_start = self._begin_set_providers(providers)
+        self._finish_set_providers(obsolete, to_start)
+
+    async def async_set_providers(
+        self, providers: Mapping[str, tuple[Iterable[str], ProviderFunc]]
+    ) -> None:
+        """:meth:`set_providers` for an asyncio or trio task: the wait for the cancelled
+        providers does not block the loop. Cancelled while waiting, it raises the cancellation
+        and a worker thread completes the reload (new providers start once the old ones end)."""
+        obsolete, to_start = self._begin_set_providers(providers)
+        try:
+            for p in obsolete:
+                await p.finished.async_recv_ok()
+        except BaseException:
+            go(self._finish_set_providers, obsolete, to_start)
+            raise
+        self._end_set_providers(to_start)
+
+    def _finish_set_providers(self, obsolete: list[_Provider], to_start: list[_Provider]) -> None:
+        for p in obsolete:
+            p.finished.recv_ok()
+        self._end_set_providers(to_start)
+
+    def _end_set_providers(self, to_start: list[_Provider]) -> None:
+        """Once the obsolete providers' targets are gone: start the new ones, pull the trigger."""
+        for p in to_start:
+            self._start_provider(p)
+        # Consumers expect the full state after a reload: pull the trigger now.
+        self._pull_trigger()
+
+    def _begin_set_providers(
+        self, providers: Mapping[str, tuple[Iterable[str], ProviderFunc]]
+    ) -> tuple[list[_Provider], list[_Provider]]:
+        """Validate, swap the provider table and cancel the obsolete providers. Returns (the
+        providers whose updaters to wait for, the providers to start after that); both empty
+        of waits and starts while the aggregator has not started."""
         new: dict[str, tuple[frozenset[str], ProviderFunc]] = {}
         for name, spec in providers.items():
             if not isinstance(name, str):
@@ -229,13 +293,9 @@ class CoalescingAggregator:
             started = self._started
         for p in obsolete:
             p.cancel()
-        if started:
-            for p in obsolete:
-                p.finished.recv_ok()
-            for p in to_start:
-                self._start_provider(p)
-        # Consumers expect the full state after a reload: pull the trigger now.
-        self._pull_trigger()
+        if not started:
+            return [], []
+        return obsolete, to_start
 
     def _resubscribe(self, p: _Provider, subs: frozenset[str]) -> None:
         """Move a reused provider to ``subs``; new subs start with its current targets.
