@@ -460,11 +460,7 @@ class WaitQueue(OrderedDict[Parked, None]):
 
     def park(self, waiter: Waiter, value: Any = None, index: int = 0) -> Parked:
         """Append a new entry for ``waiter`` (FIFO) and return it. Lock held."""
-        e = _new_parked(Parked)  # Parked(waiter, value, index, self) without the __init__ call
-        e.waiter = waiter
-        e.value = value
-        e.index = index
-        e.queue = self
+        e = Parked(waiter, value, index, self)
         self[e] = None
         return e
 
@@ -546,7 +542,6 @@ class WaitQueue(OrderedDict[Parked, None]):
 
 
 _MISSING: Any = object()
-_new_parked = object.__new__
 
 
 def wake_all(fired: Iterable[Waiter | Parked]) -> None:
