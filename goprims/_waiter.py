@@ -50,6 +50,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Generator, Iterable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sniffio
@@ -89,7 +90,7 @@ _reschedule: Any = None
 _wait_task_rescheduled: Any = None
 _ABORT_SUCCEEDED: Any = None
 _ABORT_FAILED: Any = None
-_Value: Any = None  # outcome.Value: what a woken trio task's wait_task_rescheduled returns
+_FIRED: Any = None  # what a woken trio task's wait_task_rescheduled returns (see _bind_trio)
 _asyncio: Any = None  # the asyncio module, once bound
 _get_running_loop: Any = None
 _CancelledError: Any = None
@@ -98,7 +99,7 @@ _CancelledError: Any = None
 def _bind_trio() -> Any:
     """Import trio and bind the trio calls the waiters make. Returns ``trio.lowlevel``."""
     global _trio, _current_task, _current_trio_token, _reschedule, _wait_task_rescheduled
-    global _ABORT_SUCCEEDED, _ABORT_FAILED, _Value
+    global _ABORT_SUCCEEDED, _ABORT_FAILED, _FIRED
     import outcome
     import trio
 
@@ -108,7 +109,17 @@ def _bind_trio() -> Any:
     _wait_task_rescheduled = lowlevel.wait_task_rescheduled
     _ABORT_SUCCEEDED = lowlevel.Abort.SUCCEEDED
     _ABORT_FAILED = lowlevel.Abort.FAILED
-    _Value = outcome.Value
+
+    class _Fired(outcome.Value):  # type: ignore[type-arg,misc]
+        # The outcome a fired waiter's task is rescheduled with, shared by every wake: unlike
+        # outcome.Value it can be unwrapped any number of times (its value is always True), so
+        # a wake does not build one (an attrs instance: ~0.5 us, a rendezvous's costliest step).
+        __slots__ = ()
+
+        def unwrap(self) -> bool:
+            return True
+
+    _FIRED = _Fired(True)
     _trio = trio
     _current_task = lowlevel.current_task  # last: it is the bootstrap's trigger below
     return lowlevel
@@ -302,10 +313,19 @@ class AsyncioWaiter(Waiter):
 # ------------------------------------------------------------------------------------------ trio
 
 
+# Each trio task's (task, run token, thread), cached in the task's own context: a rendezvous
+# parks once per value, and current_trio_token() costs more than the rest of the waiter. A child
+# task starts with a copy of its parent's context, hence the check that the entry is the calling
+# task's own; the entry keeps its task alive, so an entry carried into another run (a context
+# leaked out of a task) can never pass that check.
+_trio_home: ContextVar[tuple[Any, Any, int]] = ContextVar("goprims_trio_home")
+
+
 class TrioWaiter(Waiter):
     """A waiter for a trio task. Create it inside the task."""
 
     __slots__ = ("_task", "_tid", "_token", "_withdraw")
+    _withdraw: Callable[[], None] | None  # the parked wait's withdraw; None once fired or aborted
 
     def __init__(self) -> None:
         # Waiter.__init__ inlined: a trio rendezvous creates one waiter per operation.
@@ -313,24 +333,32 @@ class TrioWaiter(Waiter):
         self.index = -1
         self.value = None
         self.ok = True
-        self._task = _current_task()  # the first one binds trio (see _bind_trio)
-        self._token = _current_trio_token()
-        self._tid = _get_ident()
+        task = _current_task()  # the first one binds trio (see _bind_trio)
+        home = _trio_home.get(None)
+        if home is None or home[0] is not task:
+            home = (task, _current_trio_token(), _get_ident())
+            _trio_home.set(home)
+        self._task, self._token, self._tid = home
 
     def wake(self) -> None:
         """Reschedule the task, from the trio thread or any other. Its
         ``wait_task_rescheduled`` returns True (see :meth:`wait`)."""
+        # The wait's withdraw refers back to this waiter (through its entry): drop it, or every
+        # rendezvous would leave a reference cycle for the garbage collector to find.
+        self._withdraw = None
         if _get_ident() == self._tid:
-            _reschedule(self._task, _Value(True))
+            _reschedule(self._task, _FIRED)
         else:
             try:
-                self._token.run_sync_soon(_reschedule, self._task, _Value(True))
+                self._token.run_sync_soon(_reschedule, self._task, _FIRED)
             except _trio.RunFinishedError:
                 pass
 
     def _abort(self, _: Any) -> Any:  # trio's abort_fn: returns a trio.lowlevel.Abort
         if self._claim.acquire(False):
-            self._withdraw()
+            withdraw, self._withdraw = self._withdraw, None  # (the cycle, as in wake)
+            if withdraw is not None:
+                withdraw()
             return _ABORT_SUCCEEDED
         return _ABORT_FAILED  # fired: the value is on its way
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import gc
 import sys
 import threading
 from typing import Any
@@ -19,6 +21,7 @@ from goprims._waiter import (
     async_library,
     async_waiter,
 )
+from goprims.chan import Chan, Recv, async_select, select
 
 
 def fire(w: Waiter, value: Any, ok: bool = True) -> bool:
@@ -296,6 +299,144 @@ def test_trio_waiter_timeout_returns_false_and_withdraws() -> None:
         assert withdraw.count == 1
 
     trio.run(main)
+
+
+def test_trio_waiter_of_a_child_task_wakes_the_child_not_the_parent() -> None:
+    # The child starts with a copy of its parent's context, which holds the parent's cached
+    # (task, token, thread) after the parent's own wait: the child's waiter must not reuse it.
+    async def main() -> None:
+        w = TrioWaiter()
+        threading.Thread(target=fire, args=(w, "parent")).start()
+        assert await w.wait(None, Withdrawals())
+        got: list[Any] = []
+
+        async def child() -> None:
+            c = TrioWaiter()
+            threading.Thread(target=fire, args=(c, "child")).start()
+            got.append(await c.wait(None, Withdrawals()))
+            got.append(c.value)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(child)
+        assert got == [True, "child"]
+
+    trio.run(main)
+
+
+def test_trio_waiter_in_a_run_started_from_a_tasks_context_wakes_through_its_own_run() -> None:
+    # A thread that runs in a copy of a trio task's context (as trio.to_thread does) and starts
+    # trio.run there hands that context down to the new run's tasks: their waiters must still
+    # wake through the new run, not through the task's.
+    got: list[Any] = []
+
+    def inner_run() -> None:
+        async def inner() -> Any:
+            w = TrioWaiter()
+            threading.Thread(target=fire, args=(w, "inner")).start()
+            assert await w.wait(None, Withdrawals())
+            return w.value
+
+        got.append(trio.run(inner))
+
+    async def main() -> None:
+        w = TrioWaiter()
+        threading.Thread(target=fire, args=(w, "outer")).start()
+        assert await w.wait(None, Withdrawals())
+        t = threading.Thread(target=contextvars.copy_context().run, args=(inner_run,))
+        t.start()
+        t.join(10)  # blocks this run: a wake routed through it would never arrive
+
+    trio.run(main)
+    assert got == ["inner"]
+
+
+# ------------------------------------------------------------------------- no garbage cycles
+
+
+def _cyclic_goprims_garbage(run: Any) -> list[str]:
+    """The goprims objects that only the cycle collector would have freed after ``run()``."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        run()
+        gc.collect()
+        return sorted(
+            {type(o).__name__ for o in gc.garbage if type(o).__module__.startswith("goprims")}
+        )
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+
+
+ROUNDS = 50
+
+
+def _thread_waits() -> None:
+    ch: Chan[int] = Chan(0)
+    idle: Chan[int] = Chan(0)  # never ready: its waits time out or are cancelled
+    t = threading.Thread(target=lambda: [ch.send(i) for i in range(ROUNDS)])
+    t.start()
+    for _ in range(ROUNDS):
+        ch.recv()
+        with pytest.raises(TimeoutError):
+            select(Recv(idle), Recv(Chan[int](0)), timeout=0.0001)
+    t.join()
+
+
+def _asyncio_waits() -> None:
+    async def main() -> None:
+        ch: Chan[int] = Chan(0)
+        idle: Chan[int] = Chan(0)  # never ready: its waits time out or are cancelled
+
+        async def produce() -> None:
+            for i in range(ROUNDS):
+                await ch.async_send(i)
+
+        producer = asyncio.ensure_future(produce())
+        for _ in range(ROUNDS):
+            await ch.async_recv()
+            with pytest.raises(TimeoutError):
+                await async_select(Recv(idle), Recv(Chan[int](0)), timeout=0.0001)
+            cancelled = asyncio.ensure_future(idle.async_recv())
+            await asyncio.sleep(0)
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+        await producer
+
+    asyncio.run(main())
+
+
+def _trio_waits() -> None:
+    async def main() -> None:
+        ch: Chan[int] = Chan(0)
+        idle: Chan[int] = Chan(0)  # never ready: its waits time out or are cancelled
+
+        async def produce() -> None:
+            for i in range(ROUNDS):
+                await ch.async_send(i)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(produce)
+            for _ in range(ROUNDS):
+                await ch.async_recv()
+                with pytest.raises(TimeoutError):
+                    await async_select(Recv(idle), Recv(Chan[int](0)), timeout=0.0001)
+                with trio.move_on_after(0.0001):
+                    await idle.async_recv()
+
+    trio.run(main)
+
+
+@pytest.mark.parametrize("world", [_thread_waits, _asyncio_waits, _trio_waits])
+def test_waits_leave_no_reference_cycles_behind(world: Any) -> None:
+    # Fired, timed out and cancelled waits (plain and select) must be freed by reference
+    # counting: a cycle per wait would hand every rendezvous to the cycle collector.
+    assert _cyclic_goprims_garbage(world) == []
 
 
 # ------------------------------------------------------------------------------------- dispatch
