@@ -7,6 +7,7 @@ import contextvars
 import gc
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -387,47 +388,51 @@ def _thread_waits() -> None:
     t.join()
 
 
+async def _produce(ch: Chan[int]) -> None:
+    for i in range(ROUNDS):
+        await ch.async_send(i)
+
+
+async def _async_rounds(
+    ch: Chan[int], cancelled_recv: Callable[[Chan[int]], Awaitable[None]]
+) -> None:
+    """Each round: a fired receive, a select that times out, a receive that is cancelled."""
+    idle: Chan[int] = Chan(0)  # never ready: its waits time out or are cancelled
+    for _ in range(ROUNDS):
+        await ch.async_recv()
+        with pytest.raises(TimeoutError):
+            await async_select(Recv(idle), Recv(Chan[int](0)), timeout=0.0001)
+        await cancelled_recv(idle)
+
+
 def _asyncio_waits() -> None:
+    async def cancelled_recv(idle: Chan[int]) -> None:
+        cancelled = asyncio.ensure_future(idle.async_recv())
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+
     async def main() -> None:
         ch: Chan[int] = Chan(0)
-        idle: Chan[int] = Chan(0)  # never ready: its waits time out or are cancelled
-
-        async def produce() -> None:
-            for i in range(ROUNDS):
-                await ch.async_send(i)
-
-        producer = asyncio.ensure_future(produce())
-        for _ in range(ROUNDS):
-            await ch.async_recv()
-            with pytest.raises(TimeoutError):
-                await async_select(Recv(idle), Recv(Chan[int](0)), timeout=0.0001)
-            cancelled = asyncio.ensure_future(idle.async_recv())
-            await asyncio.sleep(0)
-            cancelled.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await cancelled
+        producer = asyncio.ensure_future(_produce(ch))
+        await _async_rounds(ch, cancelled_recv)
         await producer
 
     asyncio.run(main())
 
 
 def _trio_waits() -> None:
+    async def cancelled_recv(idle: Chan[int]) -> None:
+        with trio.move_on_after(0.0001) as scope:
+            await idle.async_recv()
+        assert scope.cancelled_caught
+
     async def main() -> None:
         ch: Chan[int] = Chan(0)
-        idle: Chan[int] = Chan(0)  # never ready: its waits time out or are cancelled
-
-        async def produce() -> None:
-            for i in range(ROUNDS):
-                await ch.async_send(i)
-
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(produce)
-            for _ in range(ROUNDS):
-                await ch.async_recv()
-                with pytest.raises(TimeoutError):
-                    await async_select(Recv(idle), Recv(Chan[int](0)), timeout=0.0001)
-                with trio.move_on_after(0.0001):
-                    await idle.async_recv()
+            nursery.start_soon(_produce, ch)
+            await _async_rounds(ch, cancelled_recv)
 
     trio.run(main)
 
