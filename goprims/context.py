@@ -222,7 +222,6 @@ class _CancelCtx(Context):
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
-        self._canceler = self
         self._dl = parent._dl
         self._lock = threading.Lock()
         # Invariants, under _lock:
@@ -242,6 +241,19 @@ class _CancelCtx(Context):
         # The ancestor this node is registered with (to detach from it on cancel). Written
         # under the anchor's lock at registration; cleared under the anchor's lock.
         self._anchor: _CancelCtx | None = None
+
+    @property
+    def _canceler(self) -> _CancelCtx:  # type: ignore[override]
+        # The node itself. A property, not the slot: a slot pointing back at its own node
+        # would make every cancellable context a reference cycle, freed only by the cycle
+        # collector.
+        return self
+
+    def done(self) -> Chan[None]:
+        return self._done_chan()  # (Context.done without the property: done() is hot)
+
+    def err(self) -> Canceled | DeadlineExceeded | None:
+        return self._err  # (Context.err without the property: err() is hot)
 
     def _done_chan(self) -> Chan[None]:
         d = self._done

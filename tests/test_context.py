@@ -159,6 +159,37 @@ def test_cancelled_children_detach_so_trees_do_not_leak() -> None:
     cancel_parent()
 
 
+def test_finished_contexts_are_freed_without_the_cycle_collector() -> None:
+    # A context used and cancelled (or expired) must be freed by reference counting alone: a
+    # cycle per context (a node pointing at itself, a timer's callback) would leave every
+    # per-request context to the cycle collector.
+    clock = FakeClock()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        refs = []
+        for expire in (False, True):
+            c1, cancel1 = with_cancel(background())
+            c2, cancel2 = with_timeout(c1, 5.0, clock=clock)
+            c3 = with_value(c2, "k", "v")
+            c4, cancel4 = with_cancel_cause(c3)
+            stop = after_func(c4, lambda: None)
+            for c in (c1, c2, c3, c4):
+                c.done()
+                refs.append(weakref.ref(c))
+            if expire:
+                clock.step(5.0)
+                assert isinstance(c2.err(), DeadlineExceeded)
+                stop()
+            else:
+                cancel1()
+            del c, c1, c2, c3, c4, cancel1, cancel2, cancel4, stop
+        assert [r() for r in refs] == [None] * len(refs)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_cancel_of_a_very_deep_chain_does_not_recurse() -> None:
     root, cancel = with_cancel(background())
     ctx = root
