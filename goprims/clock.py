@@ -295,7 +295,7 @@ class Alarm:
     refresh are each one ``Alarm``.
     """
 
-    __slots__ = ("_clock", "_fn", "_gen", "_handle", "_lock", "when")
+    __slots__ = ("__weakref__", "_clock", "_fn", "_gen", "_handle", "_lock", "when")
 
     def __init__(
         self,

@@ -7,7 +7,10 @@ in tests. The names are also importable from :mod:`goprims.chan` and :mod:`gopri
 
 from __future__ import annotations
 
+import functools
 import threading
+import weakref
+from collections.abc import Callable
 
 from goprims import clock as _clock
 from goprims.chan import Chan
@@ -28,6 +31,10 @@ def _discard(_: object) -> None:
     pass
 
 
+def _offer_now(c: Chan[float], clock: _clock.Clock) -> None:
+    c._offer(clock.now())  # a Timer's fire; lock held (the alarm's contract)
+
+
 class Timer:
     """Go's ``time.Timer``: ``.c`` receives the clock's time once, ``seconds`` from now.
 
@@ -39,12 +46,13 @@ class Timer:
         self._clock = _clock.resolve(clock)
         self.c: Chan[float] = Chan(1)
         self._lock = threading.Lock()  # guards the alarm; the fire offers under it
-        self._alarm = _clock.Alarm(self._clock, self._fire, self._lock)
+        # The alarm's callback refers to the channel and the clock, not to this timer: a timer
+        # that is done with is then freed at once instead of being left, as a reference cycle,
+        # to the cycle collector (a timer per request or per select loop is common).
+        fire = functools.partial(_offer_now, self.c, self._clock)
+        self._alarm = _clock.Alarm(self._clock, fire, self._lock)
         with self._lock:
             self._alarm.arm_after(seconds)
-
-    def _fire(self) -> None:
-        self.c._offer(self._clock.now())  # lock held (the alarm's contract)
 
     def _disarm(self) -> bool:
         """Cancel the pending fire and drop an unreceived value. Lock held."""
@@ -84,22 +92,13 @@ class Ticker:
         self._clock = _clock.resolve(clock)
         self.c: Chan[float] = Chan(1)
         self._lock = threading.Lock()  # guards the alarm and the period; ticks run under it
-        self._period = seconds
-        self._alarm = _clock.Alarm(self._clock, self._tick, self._lock)
+        # The tick state is what the alarm's callback refers to (not this ticker, which would
+        # make every ticker a reference cycle; see Timer).
+        self._ticks = _Ticks(self.c, self._clock, seconds)
+        self._alarm = _clock.Alarm(self._clock, self._ticks, self._lock)
+        self._ticks.alarm = weakref.ref(self._alarm)
         with self._lock:
             self._alarm.arm_after(seconds)
-
-    def _tick(self) -> None:
-        # Lock held (the alarm's contract). Schedule the next tick first, a whole period after
-        # this one's due time; skip the periods that have already passed, as Go does.
-        due = self._alarm.when
-        assert due is not None
-        now = self._clock.now()
-        nxt = due + self._period
-        if nxt <= now:
-            nxt += ((now - nxt) // self._period + 1) * self._period
-        self._alarm.arm_at(nxt)
-        self.c._offer(now)
 
     def stop(self) -> None:
         """Stop the ticker; no more ticks are sent (a pending one is discarded)."""
@@ -113,5 +112,32 @@ class Ticker:
             raise ValueError(f"Ticker period must be > 0, got {seconds}")
         with self._lock:
             self.c._drain()
-            self._period = seconds
+            self._ticks.period = seconds
             self._alarm.arm_after(seconds)
+
+
+class _Ticks:
+    """A ticker's alarm callback and the state it needs. It holds its alarm weakly (the alarm
+    holds it): the ticker keeps the alarm alive, and so does the clock while it is armed."""
+
+    __slots__ = ("alarm", "c", "clock", "period")
+
+    def __init__(self, c: Chan[float], clock: _clock.Clock, period: float) -> None:
+        self.c = c
+        self.clock = clock
+        self.period = period  # changed by Ticker.reset under the ticker's lock
+        self.alarm: Callable[[], _clock.Alarm | None] = lambda: None
+
+    def __call__(self) -> None:
+        # Lock held (the alarm's contract). Schedule the next tick first, a whole period after
+        # this one's due time; skip the periods that have already passed, as Go does.
+        alarm = self.alarm()
+        assert alarm is not None  # it is the one calling
+        assert alarm.when is not None
+        now = self.clock.now()
+        period = self.period
+        nxt = alarm.when + period
+        if nxt <= now:
+            nxt += ((now - nxt) // period + 1) * period
+        alarm.arm_at(nxt)
+        self.c._offer(now)

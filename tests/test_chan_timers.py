@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -277,6 +279,39 @@ def test_real_ticker_ticks_repeatedly_until_stopped() -> None:
     with tk._lock:  # pending() is read under the ticker's lock
         assert not tk._alarm.pending  # nothing left armed to tick later
     assert nothing(tk.c)
+
+
+# ----------------------------------------------------------------------- freed by refcounting
+
+
+def test_timers_and_tickers_done_with_are_freed_without_the_cycle_collector() -> None:
+    # A timer per request or per loop is common: one that fired, was stopped or was reset and
+    # stopped must be freed as soon as it is dropped, not left as a cycle to the collector.
+    # (An armed timer or ticker stays alive: the clock holds it until it fires.)
+    fc = FakeClock()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        fired = Timer(1, clock=fc)
+        stopped = Timer(1, clock=fc)
+        reset = Timer(1, clock=fc)
+        ticker = Ticker(1, clock=fc)
+        fc.step(1)
+        assert fired.c.recv(timeout=0) == 1.0
+        assert ticker.c.recv(timeout=0) == 1.0
+        stopped.stop()
+        reset.reset(5)
+        reset.stop()
+        ticker.reset(2)
+        fc.step(2)
+        assert ticker.c.recv(timeout=0) == 3.0  # the reset period ticks
+        ticker.stop()
+        refs = [weakref.ref(x) for x in (fired, stopped, reset, ticker)]
+        del fired, stopped, reset, ticker
+        assert [r() for r in refs] == [None] * 4
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ---------------------------------------------------------------------------------------- go
