@@ -47,6 +47,7 @@ body and cannot drift apart.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Generator, Iterable
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "GIL_ATOMIC",
     "AsyncioWaiter",
     "Blocking",
     "Park",
@@ -76,6 +78,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# CPython with the GIL: one deque.popleft() or set.add() is atomic, and every thread sees one
+# order of memory operations. The lock-free pops of goprims.chan and goprims.workqueue rely on
+# it; free-threaded builds take their locks instead.
+GIL_ATOMIC: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 _allocate_lock = threading.Lock
 _get_ident = threading.get_ident

@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 import sniffio
 
 from goprims._waiter import (
+    GIL_ATOMIC,
     Blocking,
     Parked,
     ThreadWaiter,
@@ -115,9 +116,8 @@ class _Marker:
 _BLOCK: Any = _Marker("BLOCK")  # the operation would block
 _SENT: Any = _Marker("SENT")  # the value went into the buffer
 _UNBOUNDED = sys.maxsize
-# CPython with the GIL: one deque.popleft() is atomic and every thread sees one order of memory
-# operations, which the lock-free receive relies on (see above). Free-threaded builds lock.
-_LOCK_FREE_RECV: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
+# The lock-free receive (see above) needs the GIL's atomicity; free-threaded builds lock.
+_LOCK_FREE_RECV: bool = GIL_ATOMIC
 _sniffio_local = sniffio.thread_local  # trio sets .name == "trio" while it runs a task
 _trio_ll: Any = None  # trio.lowlevel, bound by the first trio caller (import goprims stays light)
 
