@@ -9,8 +9,10 @@ and ``done`` re-queues only what was added after the get.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
+from collections import deque
 from typing import Any
 
 import pytest
@@ -127,3 +129,30 @@ def test_without_the_lock_free_get_a_get_waits_for_the_lock(monkeypatch: Any) ->
         got = Bg(q.get)
         assert not got.done.wait(0.2), "get did not take the lock"
     assert got.join() == ("a", False)
+
+
+class EmptiedAfterTheLook(deque[str]):
+    """A queue that looks non-empty but is empty at the pop: what a locked get sees when a
+    lock-free get takes the last item between its look and its pop."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("lock_free", [True, False], ids=["lock-free", "locked"])
+def test_a_locked_get_whose_item_was_taken_meanwhile_finds_the_queue_empty(
+    lock_free: bool, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(queue_module, "_LOCK_FREE_GET", lock_free)
+    q: Queue[str] = Queue()
+    q._queue = EmptiedAfterTheLook()
+    with pytest.raises(TimeoutError):
+        q.get(timeout=0)
+
+    async def async_get() -> None:
+        await q.async_get(timeout=0)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(async_get())
+    q.shut_down()
+    assert q.get() == (None, True)

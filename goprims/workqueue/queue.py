@@ -39,7 +39,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from goprims._waiter import (
     GIL_ATOMIC,
@@ -63,6 +63,7 @@ from goprims.workqueue.metrics import (
 __all__ = ["Queue"]
 
 _LOCK_FREE_GET: bool = GIL_ATOMIC  # tests turn it off to exercise the locked path
+_EMPTY: Any = object()  # _take found no item
 
 T = TypeVar("T", bound=Hashable)
 
@@ -105,7 +106,7 @@ class Queue(Generic[T]):
         self._lock = threading.Lock()
         # Processing order. Invariant: every element is in _dirty and not in _processing, and
         # appears once. (A lock-free get, module docstring, pops first: for a moment its item
-        # is in none of the three, or in _processing and _dirty.)
+        # is only in _dirty, then in _processing and _dirty.)
         self._queue: deque[T] = deque()
         # Items that still need processing (queued, or re-added while being processed).
         self._dirty: set[T] = set()
@@ -157,11 +158,18 @@ class Queue(Generic[T]):
             return None
         return self._push(item)
 
-    def _take(self) -> T:
-        """Pop the head of a non-empty _queue and move it to processing. Lock held."""
-        item = self._queue.popleft()
-        self._dirty.discard(item)
+    def _take(self) -> Any:
+        """Pop the head of _queue and move it to processing; ``_EMPTY`` if there is none.
+        Lock held. A lock-free get may empty the queue even while the lock is held, so a queue
+        seen non-empty may be empty at the pop: the pop decides."""
+        if not self._queue:
+            return _EMPTY
+        try:
+            item = self._queue.popleft()
+        except IndexError:  # a lock-free get took the last item since the look
+            return _EMPTY
         self._processing.add(item)
+        self._dirty.discard(item)
         if self._metrics is not None:
             self._metrics.get(item)
         return item
@@ -234,12 +242,12 @@ class Queue(Generic[T]):
                 return item, False
         lock = self._lock
         lock.acquire()
-        if self._queue:  # the body's first step, inlined (get is hot)
-            try:
-                return self._take(), False
-            finally:
-                lock.release()
-        lock.release()
+        try:
+            item = self._take()  # the body's first step, inlined (get is hot)
+        finally:
+            lock.release()
+        if item is not _EMPTY:
+            return item, False
         return block(self._getting(timeout, ThreadWaiter))
 
     async def async_get(self, timeout: float | None = None) -> tuple[T | None, bool]:
@@ -256,8 +264,9 @@ class Queue(Generic[T]):
     ) -> Blocking[tuple[T | None, bool]]:
         """The get, for every world: take the head, or park until an item is handed over."""
         with self._lock:
-            if self._queue:
-                return self._take(), False
+            item = self._take()
+            if item is not _EMPTY:
+                return item, False
             if self._shutting_down:
                 return None, True
             if timeout is not None and timeout <= 0:
